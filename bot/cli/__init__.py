@@ -1,0 +1,8 @@
+"""The ``uep`` command line. Each command group lives in its own module and is composed here."""
+
+from bot.cli.app import app
+from bot.cli import db as _db  # noqa: F401  (registers commands)
+from bot.cli import keys as _keys  # noqa: F401
+from bot.cli import staff as _staff  # noqa: F401
+
+__all__ = ["app"]

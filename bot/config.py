@@ -1,0 +1,323 @@
+"""Settings: one typed object read from TOML and overridable from the environment.
+
+Precedence (highest first): environment ``UEP_<SECTION>__<KEY>`` (plus ``BOT_TOKEN``), the TOML file
+(``--config PATH`` / ``UEP_CONFIG`` / ``./config.toml``), then the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+BUSINESS_TYPE_CODES = ("makanan", "minuman", "gorengan", "ternak_ayam", "kue", "bengkel_motor")
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong. The message is one line naming the key and what is allowed."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite+aiosqlite:///./data/uep.db"
+    echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _known_driver(cls, v: str) -> str:
+        if not re.match(r"^(sqlite\+aiosqlite|postgresql\+asyncpg)://", v):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return v
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+
+class TelegramSettings(_Section):
+    token: str = ""
+    api_base: str = "https://api.telegram.org"
+    polling_timeout: int = Field(25, ge=0, le=60)
+    webhook_url: str = ""
+    webhook_path: str = "/telegram/webhook"
+    webhook_host: str = "0.0.0.0"
+    webhook_port: int = Field(8443, ge=1, le=65535)
+    webhook_secret: str = ""
+
+    @field_validator("api_base")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", v):
+            raise ValueError("must be an http:// or https:// URL")
+        return v.rstrip("/")
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_charset(cls, v: str) -> str:
+        # Telegram allows 1-256 characters A-Z, a-z, 0-9, _ and -.
+        if v and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", v):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ or -")
+        return v
+
+
+class FsmSettings(_Section):
+    storage: Literal["db", "redis", "memory"] = "db"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+
+
+class I18nSettings(_Section):
+    default_locale: Literal["id", "en"] = "id"
+    locales: list[Literal["id", "en"]] = ["id", "en"]
+
+
+class ThrottlingSettings(_Section):
+    rate: int = Field(8, ge=1)
+    per_seconds: float = Field(5, gt=0)
+
+
+class BusinessType(_Section):
+    label_id: str
+    label_en: str
+    items: list[str] = Field(min_length=1)
+
+
+def _default_business_types() -> dict[str, BusinessType]:
+    labels = {
+        "makanan": ("Makanan", "Food"),
+        "minuman": ("Minuman", "Drinks"),
+        "gorengan": ("Gorengan", "Fried snacks"),
+        "ternak_ayam": ("Ternak ayam", "Chicken farming"),
+        "kue": ("Kue", "Cakes"),
+        "bengkel_motor": ("Bengkel motor", "Motorcycle repair"),
+    }
+    return {
+        code: BusinessType(label_id=i, label_en=e, items=["Peralatan usaha", "Bahan baku awal"])
+        for code, (i, e) in labels.items()
+    }
+
+
+class ProgramSettings(_Section):
+    timezone: str = "Asia/Makassar"
+    aid_min: int = Field(4_500_000, gt=0)
+    aid_max: int = Field(5_000_000, gt=0)
+    group_baseline_survival: float = Field(0.46, ge=0, le=1)
+    business_types: dict[str, BusinessType] = Field(default_factory=_default_business_types)
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("must be an IANA time zone such as Asia/Makassar") from exc
+        return v
+
+    @field_validator("business_types")
+    @classmethod
+    def _six_types(cls, v: dict[str, BusinessType]) -> dict[str, BusinessType]:
+        unknown = sorted(set(v) - set(BUSINESS_TYPE_CODES))
+        if unknown:
+            raise ValueError(f"unknown business type {unknown[0]!r}; allowed: {', '.join(BUSINESS_TYPE_CODES)}")
+        missing = sorted(set(BUSINESS_TYPE_CODES) - set(v))
+        if missing:
+            raise ValueError(f"missing business type {missing[0]!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _range(self) -> ProgramSettings:
+        if self.aid_min > self.aid_max:
+            raise ValueError("aid_min must not exceed aid_max")
+        return self
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class OnboardingSettings(_Section):
+    invitation_ttl_hours: int = Field(168, ge=1)
+    max_nik_attempts: int = Field(5, ge=1)
+    lockout_hours: int = Field(24, ge=1)
+    consent_version: str = "2026-11"
+
+
+class CheckinSettings(_Section):
+    early_interval_days: int = Field(14, ge=1)
+    early_period_days: int = Field(90, ge=0)
+    late_interval_days: int = Field(30, ge=1)
+    due_hour: int = Field(8, ge=0, le=23)
+    reminder_offsets_days: list[int] = Field(default_factory=lambda: [0, 2, 5], min_length=1)
+    quiet_start_hour: int = Field(21, ge=0, le=23)
+    quiet_end_hour: int = Field(7, ge=0, le=23)
+    digest_hour: int = Field(8, ge=0, le=23)
+    max_photos: int = Field(3, ge=1, le=10)
+    photo_reuse_distance: int = Field(6, ge=0, le=64)
+
+    @field_validator("reminder_offsets_days")
+    @classmethod
+    def _ascending(cls, v: list[int]) -> list[int]:
+        if v != sorted(set(v)) or v[0] < 0:
+            raise ValueError("must be ascending, distinct, non-negative day offsets such as [0, 2, 5]")
+        return v
+
+
+class SlaTier(_Section):
+    take_hours: float = Field(gt=0)
+    resolve_hours: float = Field(gt=0)
+
+
+class CasesSettings(_Section):
+    sla: dict[Literal["high", "normal", "low"], SlaTier] = Field(
+        default_factory=lambda: {
+            "high": SlaTier(take_hours=4, resolve_hours=72),
+            "normal": SlaTier(take_hours=24, resolve_hours=120),
+            "low": SlaTier(take_hours=48, resolve_hours=336),
+        }
+    )
+
+
+class BroadcastSettings(_Section):
+    global_rate: float = Field(25, gt=0, le=30)
+    per_chat_interval: float = Field(1.0, ge=0)
+    max_attempts: int = Field(5, ge=1)
+    progress_interval: float = Field(5, ge=0)
+
+
+class SchedulerSettings(_Section):
+    scan_interval_seconds: float = Field(60, gt=0)
+    batch_size: int = Field(500, ge=1)
+
+
+class StorageSettings(_Section):
+    media_dir: Path = Path("./data/media")
+    max_download_bytes: int = Field(20 * 1024 * 1024, gt=0)
+
+
+class SecuritySettings(_Section):
+    data_key: str = ""
+
+
+class SandboxSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+
+
+class Settings(BaseSettings):
+    """All settings of the application. Build it with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="UEP_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        case_sensitive=False,
+    )
+
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    fsm: FsmSettings = Field(default_factory=FsmSettings)
+    i18n: I18nSettings = Field(default_factory=I18nSettings)
+    throttling: ThrottlingSettings = Field(default_factory=ThrottlingSettings)
+    program: ProgramSettings = Field(default_factory=ProgramSettings)
+    onboarding: OnboardingSettings = Field(default_factory=OnboardingSettings)
+    checkin: CheckinSettings = Field(default_factory=CheckinSettings)
+    cases: CasesSettings = Field(default_factory=CasesSettings)
+    broadcast: BroadcastSettings = Field(default_factory=BroadcastSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+
+    # The TOML file to read; set by load_settings before validation.
+    _toml_path: Path | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if _ACTIVE_TOML is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=_ACTIVE_TOML))
+        return tuple(sources)
+
+    def require_token(self) -> str:
+        if not self.telegram.token:
+            raise ConfigError("telegram.token: missing; set BOT_TOKEN (or UEP_TELEGRAM__TOKEN) in the environment")
+        return self.telegram.token
+
+    def require_data_key(self) -> bytes:
+        from services.crypto import decode_data_key
+
+        if not self.security.data_key:
+            raise ConfigError(
+                "security.data_key: missing; set UEP_SECURITY__DATA_KEY (print a new key with `uep keygen`)"
+            )
+        try:
+            return decode_data_key(self.security.data_key)
+        except ValueError as exc:
+            raise ConfigError(f"security.data_key: {exc}") from exc
+
+
+_ACTIVE_TOML: Path | None = None
+
+
+def _format_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    key = ".".join(str(p) for p in err["loc"])
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        msg = "unknown setting"
+    allowed = err.get("ctx", {}).get("expected")
+    if allowed and "expected" not in msg:
+        msg = f"{msg} (allowed: {allowed})"
+    return f"{key}: {msg}"
+
+
+def resolve_config_path(explicit: str | os.PathLike[str] | None = None) -> Path | None:
+    """``--config`` beats ``UEP_CONFIG`` beats ``./config.toml``; None when no file exists at all."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get("UEP_CONFIG"):
+        return Path(os.environ["UEP_CONFIG"])
+    default = Path("config.toml")
+    return default if default.exists() else None
+
+
+def load_settings(config_path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
+    """Read settings; raise :class:`ConfigError` with one clear line on any wrong value."""
+    global _ACTIVE_TOML
+    path = resolve_config_path(config_path)
+    if path is not None and not path.is_file():
+        raise ConfigError(f"config: file {str(path)!r} not found")
+    _ACTIVE_TOML = path
+    # BOT_TOKEN is the conventional name; UEP_TELEGRAM__TOKEN wins when both are set.
+    bot_token = os.environ.get("BOT_TOKEN")
+    try:
+        settings = Settings(**overrides)
+        if bot_token and not os.environ.get("UEP_TELEGRAM__TOKEN") and "telegram" not in overrides:
+            settings.telegram.token = bot_token
+    except ValidationError as exc:
+        raise ConfigError(_format_error(exc)) from None
+    except Exception as exc:  # malformed TOML, unreadable file
+        raise ConfigError(f"config: cannot read {path}: {exc}") from None
+    finally:
+        _ACTIVE_TOML = None
+    return settings

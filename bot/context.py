@@ -1,0 +1,35 @@
+"""The application's shared parts, built once from settings and handed to the bot, scheduler, CLI and sandbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from db.session import create_engine, create_session_factory
+from services.clock import Clock, SystemClock
+from services.crypto import NikCipher
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    cipher: NikCipher
+    clock: Clock = field(default_factory=SystemClock)
+
+    @classmethod
+    def build(cls, settings: Settings, clock: Clock | None = None) -> AppContext:
+        engine = create_engine(settings.database.url, echo=settings.database.echo)
+        return cls(
+            settings=settings,
+            engine=engine,
+            session_factory=create_session_factory(engine),
+            cipher=NikCipher.from_master(settings.require_data_key()),
+            clock=clock or SystemClock(),
+        )
+
+    async def close(self) -> None:
+        await self.engine.dispose()

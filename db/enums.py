@@ -1,0 +1,138 @@
+"""Value sets stored as short strings (portable across SQLite and PostgreSQL, readable in exports)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Sex(StrEnum):
+    MALE = "L"
+    FEMALE = "P"
+
+
+class WorkerRole(StrEnum):
+    TKSK = "tksk"
+    PSM = "psm"
+
+
+class StaffRole(StrEnum):
+    ADMIN = "admin"
+    CASEWORKER = "caseworker"
+
+
+class Role(StrEnum):
+    """What a Telegram account may do, resolved once per update."""
+
+    UNKNOWN = "unknown"
+    RECIPIENT = "recipient"
+    TKSK = "tksk"
+    PSM = "psm"
+    CASEWORKER = "caseworker"
+    ADMIN = "admin"
+
+    @property
+    def is_staff(self) -> bool:
+        return self in (Role.CASEWORKER, Role.ADMIN)
+
+    @property
+    def is_worker(self) -> bool:
+        return self in (Role.TKSK, Role.PSM)
+
+
+class OnboardingState(StrEnum):
+    NOT_JOINED = "not_joined"        # in the roster, no Telegram account yet
+    CONSENT = "consent"              # identified, consent pending
+    DECLINED = "declined"            # declined consent; nothing else stored
+    PHONE = "phone"                  # consent given, phone check pending
+    PROFILE = "profile"              # profile confirmation pending
+    AID_WAITING = "aid_waiting"      # aid not delivered yet
+    AID_RECEIPT = "aid_receipt"      # aid receipt pending
+    ACTIVE = "active"                # onboarding finished
+
+
+class BusinessStatus(StrEnum):
+    UNKNOWN = "unknown"      # no check-in yet, or missed check-ins
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+    CHANGED = "changed"      # switched to another business (still running)
+
+
+class InvitationKind(StrEnum):
+    RECIPIENT = "recipient"
+    WORKER = "worker"
+    STAFF = "staff"
+
+
+class ConsentDecision(StrEnum):
+    AGREE = "agree"
+    DECLINE = "decline"
+    WITHDRAW = "withdraw"
+
+
+class CheckinDueState(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    MISSED = "missed"
+
+
+class ReminderStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    SKIPPED = "skipped"      # superseded (check-in done, or catch-up after downtime)
+    FAILED = "failed"
+
+
+class PhotoStatus(StrEnum):
+    PENDING = "pending"
+    STORED = "stored"
+    TOO_LARGE = "too_large"
+    FAILED = "failed"
+
+
+class CaseState(StrEnum):
+    NEW = "new"
+    TAKEN = "taken"
+    VISIT_PLANNED = "visit_planned"
+    WITH_DISSOS = "with_dissos"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+
+
+class CaseKind(StrEnum):
+    CAPITAL = "capital"
+    MATERIALS = "materials"
+    EQUIPMENT = "equipment"
+    NO_BUYERS = "no_buyers"
+    HEALTH_FAMILY = "health_family"
+    PERMIT_PLACE = "permit_place"
+    DISASTER = "disaster"
+    OTHER = "other"
+    # Opened by the system rather than reported as an obstacle:
+    AID_INCOMPLETE = "aid_incomplete"
+    BUSINESS_STOPPED = "business_stopped"
+    PROFILE_CORRECTION = "profile_correction"
+    PHONE_MISMATCH = "phone_mismatch"
+    ACCOUNT_CONFLICT = "account_conflict"
+
+
+class Urgency(StrEnum):
+    HIGH = "high"
+    NORMAL = "normal"
+    LOW = "low"
+
+
+class BroadcastStatus(StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    BLOCKED = "blocked"

@@ -1,0 +1,468 @@
+"""Typed models of everything that must survive a restart.
+
+Times are aware UTC datetimes (``UtcDateTime``); calendar dates (birth, aid hand-over) are plain dates.
+NIKs are never stored in clear: ``nik_encrypted`` (AES-GCM) plus ``nik_hash`` (HMAC blind index).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from db.base import Base
+from db.enums import (
+    BroadcastStatus,
+    BusinessStatus,
+    CaseState,
+    CheckinDueState,
+    DeliveryStatus,
+    OnboardingState,
+    PhotoStatus,
+    ReminderStatus,
+)
+
+# BigInteger primary keys become INTEGER on SQLite so they stay rowid aliases (autoincrement).
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Kabupaten(Base):
+    __tablename__ = "kabupaten"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(8), unique=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+
+    kecamatan: Mapped[list[Kecamatan]] = relationship(back_populates="kabupaten")
+
+
+class Kecamatan(Base):
+    __tablename__ = "kecamatan"
+    __table_args__ = (UniqueConstraint("kabupaten_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(10), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kabupaten_id: Mapped[int] = mapped_column(ForeignKey("kabupaten.id"), index=True)
+
+    kabupaten: Mapped[Kabupaten] = relationship(back_populates="kecamatan", lazy="joined")
+
+
+class Recipient(Base):
+    __tablename__ = "recipients"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    nik_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    nik_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    name: Mapped[str] = mapped_column(String(200))
+    sex: Mapped[str] = mapped_column(String(1))
+    birth_date: Mapped[date] = mapped_column(Date)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(300), default="")
+    desa: Mapped[str] = mapped_column(String(120), default="")
+    kecamatan_id: Mapped[int] = mapped_column(ForeignKey("kecamatan.id"), index=True)
+    dtks_id: Mapped[str] = mapped_column(String(40), default="")
+    pkh: Mapped[bool] = mapped_column(Boolean, default=False)
+    business_type: Mapped[str] = mapped_column(String(20), index=True)
+    aid_value: Mapped[int] = mapped_column(Integer)
+    aid_date: Mapped[date | None] = mapped_column(Date)
+    onboarding_state: Mapped[str] = mapped_column(String(20), default=OnboardingState.NOT_JOINED, index=True)
+    business_status: Mapped[str] = mapped_column(String(20), default=BusinessStatus.UNKNOWN, index=True)
+    business_status_since: Mapped[datetime | None]
+    unreachable_since: Mapped[datetime | None]
+    joined_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    kecamatan: Mapped[Kecamatan] = relationship(lazy="joined")
+
+
+class BusinessStatusChange(Base):
+    """History of a recipient's business status: the input of the survival analysis."""
+
+    __tablename__ = "business_status_changes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    changed_at: Mapped[datetime]
+    checkin_id: Mapped[int | None] = mapped_column(ForeignKey("checkins.id", ondelete="SET NULL"))
+
+
+class FieldWorker(Base):
+    """TKSK (one per kecamatan) and PSM (community social workers)."""
+
+    __tablename__ = "field_workers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nik_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    nik_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(10))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    kecamatan_id: Mapped[int] = mapped_column(ForeignKey("kecamatan.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    kecamatan: Mapped[Kecamatan] = relationship(lazy="joined")
+
+
+class Staff(Base):
+    """Dissos staff: admins and caseworkers."""
+
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class TelegramAccount(Base):
+    """A Telegram user the bot has met, and what it is linked to (at most one of recipient/worker/staff)."""
+
+    __tablename__ = "telegram_accounts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    first_name: Mapped[str] = mapped_column(String(200), default="")
+    language: Mapped[str | None] = mapped_column(String(5))
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("recipients.id"), unique=True)
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("field_workers.id"), unique=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), unique=True)
+    # The account belongs to a relative who helps the recipient (shared phone).
+    is_proxy: Mapped[bool] = mapped_column(Boolean, default=False)
+    blocked_at: Mapped[datetime | None]
+    commands_role: Mapped[str | None] = mapped_column(String(20))  # role whose commands were last set
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime | None]
+
+    recipient: Mapped[Recipient | None] = relationship(lazy="joined")
+    worker: Mapped[FieldWorker | None] = relationship(lazy="joined")
+    staff: Mapped[Staff | None] = relationship(lazy="joined")
+
+
+class Invitation(Base):
+    """Single-use, expiring deep-link invitation. Only the SHA-256 of the token is stored."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("recipients.id"), index=True)
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("field_workers.id"), index=True)
+    staff_role: Mapped[str | None] = mapped_column(String(20))
+    staff_name: Mapped[str | None] = mapped_column(String(200))
+    created_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("telegram_accounts.id"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("telegram_accounts.id"))
+
+
+class IdentityAttempt(Base):
+    """One NIK + date-of-birth attempt, for the lockout (5 wrong tries per account per 24 hours)."""
+
+    __tablename__ = "identity_attempts"
+    __table_args__ = (Index("ix_identity_attempts_user_at", "telegram_user_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime]
+    success: Mapped[bool] = mapped_column(Boolean)
+
+
+class ConsentRecord(Base):
+    __tablename__ = "consent_records"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    telegram_account_id: Mapped[int] = mapped_column(ForeignKey("telegram_accounts.id"), index=True)
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("recipients.id"), index=True)
+    decision: Mapped[str] = mapped_column(String(10))
+    text_version: Mapped[str] = mapped_column(String(20))
+    language: Mapped[str] = mapped_column(String(5))
+    at: Mapped[datetime]
+
+
+class AidPackage(Base):
+    __tablename__ = "aid_packages"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id", ondelete="CASCADE"), unique=True)
+    business_type: Mapped[str] = mapped_column(String(20))
+    value: Mapped[int] = mapped_column(Integer)
+    delivered_on: Mapped[date | None] = mapped_column(Date)
+    receipt_confirmed_at: Mapped[datetime | None]
+
+    items: Mapped[list[AidItem]] = relationship(
+        back_populates="package", order_by="AidItem.position", cascade="all, delete-orphan"
+    )
+
+
+class AidItem(Base):
+    __tablename__ = "aid_items"
+    __table_args__ = (UniqueConstraint("package_id", "position"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    package_id: Mapped[int] = mapped_column(ForeignKey("aid_packages.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    received: Mapped[bool | None] = mapped_column(Boolean)
+
+    package: Mapped[AidPackage] = relationship(back_populates="items")
+
+
+class CheckinDue(Base):
+    """One check-in period of one recipient: due at 08:00 WITA on its day; open, done or missed."""
+
+    __tablename__ = "checkin_dues"
+    __table_args__ = (
+        UniqueConstraint("recipient_id", "period_no"),
+        Index("ix_checkin_dues_state_due", "state", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id", ondelete="CASCADE"), index=True)
+    period_no: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(10), default=CheckinDueState.OPEN)
+    completed_at: Mapped[datetime | None]
+    missed_at: Mapped[datetime | None]
+    # Set when the missed notice went out in a TKSK digest.
+    digested_at: Mapped[datetime | None]
+
+
+class Reminder(Base):
+    """A message due at a time. The scan job sends each at most once (unique dedupe key)."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (Index("ix_reminders_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("recipients.id", ondelete="CASCADE"), index=True)
+    checkin_due_id: Mapped[int | None] = mapped_column(ForeignKey("checkin_dues.id", ondelete="CASCADE"))
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(10), default=ReminderStatus.PENDING)
+    claimed_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(String(300))
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Checkin(Base):
+    __tablename__ = "checkins"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id", ondelete="CASCADE"), index=True)
+    checkin_due_id: Mapped[int | None] = mapped_column(ForeignKey("checkin_dues.id", ondelete="SET NULL"))
+    # A second report within the same period is kept as an extra report, never silently replacing one.
+    is_extra: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20))
+    days_open: Mapped[int | None] = mapped_column(Integer)
+    sales_bracket: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(String(40))
+    note: Mapped[str | None] = mapped_column(Text)
+    voice_file_id: Mapped[str | None] = mapped_column(String(200))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    reuse_flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    reviewed_at: Mapped[datetime | None]
+    submitted_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class Photo(Base):
+    """A picture from Telegram, stored content-addressed by SHA-256 under ``storage.media_dir``."""
+
+    __tablename__ = "photos"
+    __table_args__ = (Index("ix_photos_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("recipients.id", ondelete="CASCADE"), index=True)
+    checkin_id: Mapped[int | None] = mapped_column(ForeignKey("checkins.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    aid_package_id: Mapped[int | None] = mapped_column(ForeignKey("aid_packages.id", ondelete="CASCADE"))
+    file_id: Mapped[str] = mapped_column(String(200))
+    file_unique_id: Mapped[str] = mapped_column(String(100), index=True)
+    file_size: Mapped[int | None] = mapped_column(Integer)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    path: Mapped[str | None] = mapped_column(String(300))
+    phash: Mapped[str | None] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(10), default=PhotoStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    reuse_of_photo_id: Mapped[int | None] = mapped_column(ForeignKey("photos.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_state_take_due", "state", "take_due_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("recipients.id", ondelete="CASCADE"), index=True)
+    kecamatan_id: Mapped[int] = mapped_column(ForeignKey("kecamatan.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30), index=True)
+    urgency: Mapped[str] = mapped_column(String(10))
+    state: Mapped[str] = mapped_column(String(20), default=CaseState.NEW, index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    voice_file_id: Mapped[str | None] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(20), default="report")
+    owner_worker_id: Mapped[int | None] = mapped_column(ForeignKey("field_workers.id"))
+    owner_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    with_dissos: Mapped[bool] = mapped_column(Boolean, default=False)
+    take_due_at: Mapped[datetime | None]
+    resolve_due_at: Mapped[datetime | None]
+    taken_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
+    resolve_reminded_at: Mapped[datetime | None]
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    visit_planned_for: Mapped[date | None] = mapped_column(Date)
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    resolution: Mapped[str | None] = mapped_column(Text)
+    claimed_until: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
+
+    recipient: Mapped[Recipient | None] = relationship(lazy="joined")
+    events: Mapped[list[CaseEvent]] = relationship(back_populates="case", order_by="CaseEvent.id")
+
+
+class CaseEvent(Base):
+    """Audit trail of a case: who did what, when and why."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime]
+    actor_account_id: Mapped[int | None] = mapped_column(ForeignKey("telegram_accounts.id"))
+    actor: Mapped[str] = mapped_column(String(200))  # "system", or a display name with role
+    action: Mapped[str] = mapped_column(String(30))
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    case: Mapped[Case] = relationship(back_populates="events")
+
+
+class Broadcast(Base):
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    created_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("telegram_accounts.id"))
+    created_by: Mapped[str] = mapped_column(String(200))
+    text_id: Mapped[str | None] = mapped_column(Text)
+    text_en: Mapped[str | None] = mapped_column(Text)
+    photo_file_id: Mapped[str | None] = mapped_column(String(200))
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(12), default=BroadcastStatus.DRAFT, index=True)
+    scheduled_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_updated_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class BroadcastDelivery(Base):
+    __tablename__ = "broadcast_deliveries"
+    __table_args__ = (
+        UniqueConstraint("broadcast_id", "chat_id"),
+        Index("ix_broadcast_deliveries_status_next", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"), index=True)
+    telegram_account_id: Mapped[int | None] = mapped_column(ForeignKey("telegram_accounts.id"))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    language: Mapped[str] = mapped_column(String(5), default="id")
+    status: Mapped[str] = mapped_column(String(10), default=DeliveryStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    claimed_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(String(300))
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    actor_account_id: Mapped[int | None] = mapped_column(ForeignKey("telegram_accounts.id"))
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    target: Mapped[str | None] = mapped_column(String(120))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class FsmRecord(Base):
+    """aiogram FSM state and data per storage key, so a restart mid-conversation loses nothing."""
+
+    __tablename__ = "fsm_states"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    state: Mapped[str | None] = mapped_column(String(200))
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    updated_at: Mapped[datetime]
+
+
+__all__ = [
+    "AidItem",
+    "AidPackage",
+    "AuditLog",
+    "Base",
+    "Broadcast",
+    "BroadcastDelivery",
+    "BusinessStatusChange",
+    "Case",
+    "CaseEvent",
+    "Checkin",
+    "CheckinDue",
+    "ConsentRecord",
+    "FieldWorker",
+    "FsmRecord",
+    "IdentityAttempt",
+    "Invitation",
+    "Kabupaten",
+    "Kecamatan",
+    "Photo",
+    "Recipient",
+    "Reminder",
+    "Staff",
+    "TelegramAccount",
+    "BroadcastStatus",
+    "BusinessStatus",
+    "CaseState",
+    "DeliveryStatus",
+    "OnboardingState",
+]

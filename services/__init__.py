@@ -1,0 +1,1 @@
+"""Domain rules shared by the bot, the scheduler, the CLI and the sandbox. Handlers never hold business rules."""
