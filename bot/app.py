@@ -1,0 +1,158 @@
+"""The running application: Bot, Dispatcher, scheduler and background workers, in polling or webhook mode.
+
+Used by ``uep run``, the sandbox, the tests and the benchmarks alike, so what is tested is what runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiogram import Bot, Dispatcher
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiohttp import web
+
+from bot.commands import set_default_commands
+from bot.context import AppContext
+from bot.factory import create_bot, create_dispatcher, create_i18n
+from bot.i18n import CatalogI18n
+from bot.messenger import Messenger
+from db.migrate import ensure_migrated
+
+log = logging.getLogger("uep")
+
+# Long-running workers started beside the dispatcher (e.g. the broadcast delivery worker).
+BackgroundWorker = Callable[["BotApp"], Awaitable[None]]
+_BACKGROUND_WORKERS: list[BackgroundWorker] = []
+
+
+def background_worker(func: BackgroundWorker) -> BackgroundWorker:
+    _BACKGROUND_WORKERS.append(func)
+    return func
+
+
+class BotApp:
+    def __init__(self, ctx: AppContext, *, token: str | None = None, with_scheduler: bool = True) -> None:
+        self.ctx = ctx
+        self.i18n: CatalogI18n = create_i18n(ctx)
+        self.bot: Bot = create_bot(ctx, token=token)
+        self.dp: Dispatcher = create_dispatcher(ctx, i18n=self.i18n)
+        self.messenger = Messenger(self.bot, self.i18n, ctx.clock, ctx.settings.i18n.default_locale)
+        self.dp["messenger"] = self.messenger
+        self.dp["app"] = self
+        self.with_scheduler = with_scheduler
+        self.scheduler = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._polling: asyncio.Task[None] | None = None
+
+    async def _startup(self) -> None:
+        await ensure_migrated(self.ctx.engine)
+        with self.i18n.context():
+            await set_default_commands(self.bot)
+        if self.with_scheduler:
+            from scheduler.setup import create_scheduler
+
+            self.scheduler = create_scheduler(self.ctx, self.messenger)
+            self.scheduler.start()
+        import bot.workers  # noqa: F401  (registers background workers)
+
+        for worker in _BACKGROUND_WORKERS:
+            self._tasks.append(asyncio.create_task(worker(self), name=getattr(worker, "__name__", "worker")))
+
+    async def _shutdown(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+
+    # --- polling -------------------------------------------------------------------------------------------
+    async def start_polling(self, *, handle_signals: bool = False) -> None:
+        """Start long polling in the background and return once it runs."""
+        await self._startup()
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        self._polling = asyncio.create_task(
+            self.dp.start_polling(
+                self.bot,
+                polling_timeout=self.ctx.settings.telegram.polling_timeout,
+                handle_signals=handle_signals,
+                close_bot_session=False,
+                allowed_updates=self.dp.resolve_used_update_types(),
+            )
+        )
+        await asyncio.sleep(0)
+
+    async def run_polling(self) -> None:
+        """Run until interrupted (``uep run``)."""
+        await self._startup()
+        try:
+            await self.bot.delete_webhook(drop_pending_updates=False)
+            me = await self.bot.get_me()
+            log.info("polling as @%s", me.username)
+            await self.dp.start_polling(
+                self.bot,
+                polling_timeout=self.ctx.settings.telegram.polling_timeout,
+                allowed_updates=self.dp.resolve_used_update_types(),
+            )
+        finally:
+            await self._shutdown()
+
+    async def stop(self) -> None:
+        if self._polling is not None:
+            with contextlib.suppress(RuntimeError):
+                await self.dp.stop_polling()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(self._polling, 10)
+            self._polling = None
+        await self._shutdown()
+        await self.dp.storage.close()
+        await self.dp.fsm.events_isolation.close()
+        await self.bot.session.close()
+
+    # --- webhook -------------------------------------------------------------------------------------------
+    def webhook_app(self) -> web.Application:
+        """An aiohttp app that accepts updates only with the right secret token."""
+        tg = self.ctx.settings.telegram
+        app = web.Application()
+        SimpleRequestHandler(
+            dispatcher=self.dp, bot=self.bot, secret_token=tg.webhook_secret or None, handle_in_background=False
+        ).register(app, path=tg.webhook_path)
+        setup_application(app, self.dp, bot=self.bot)
+        return app
+
+    async def register_webhook(self) -> None:
+        tg = self.ctx.settings.telegram
+        await self.bot.set_webhook(
+            url=tg.webhook_url.rstrip("/") + tg.webhook_path,
+            secret_token=tg.webhook_secret or None,
+            allowed_updates=self.dp.resolve_used_update_types(),
+        )
+
+    async def start_webhook(self, host: str, port: int) -> web.AppRunner:
+        """Serve webhooks in the background (tests, sandbox); returns the runner to clean up."""
+        await self._startup()
+        runner = web.AppRunner(self.webhook_app())
+        await runner.setup()
+        await web.TCPSite(runner, host, port).start()
+        await self.register_webhook()
+        return runner
+
+    async def run_webhook(self) -> None:
+        tg = self.ctx.settings.telegram
+        if not tg.webhook_url or not tg.webhook_secret:
+            from bot.config import ConfigError
+
+            raise ConfigError("telegram.webhook_url and telegram.webhook_secret: both are required for --webhook")
+        runner = await self.start_webhook(tg.webhook_host, tg.webhook_port)
+        log.info("serving webhooks on %s:%s%s", tg.webhook_host, tg.webhook_port, tg.webhook_path)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+            await self._shutdown()

@@ -1,0 +1,69 @@
+"""Bot and Dispatcher factory: everything an update passes through, assembled in one place."""
+
+from __future__ import annotations
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
+
+from bot.commands import CommandsSyncMiddleware
+from bot.context import AppContext
+from bot.i18n import AccountI18nMiddleware, CatalogI18n
+from bot.middlewares import DbSessionMiddleware, IdentityMiddleware, ThrottlingMiddleware
+from db.fsm_storage import DatabaseStorage
+
+
+def create_bot(ctx: AppContext, *, token: str | None = None) -> Bot:
+    """A Bot talking to ``telegram.api_base`` (Telegram, or the sandbox's emulator), file downloads included."""
+    api = TelegramAPIServer.from_base(ctx.settings.telegram.api_base)
+    return Bot(
+        token=token or ctx.settings.require_token(),
+        session=AiohttpSession(api=api),
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+
+
+def create_storage(ctx: AppContext) -> tuple[BaseStorage, BaseEventIsolation]:
+    """FSM storage and event isolation. Event isolation is always on, so one person's updates run in order."""
+    kind = ctx.settings.fsm.storage
+    if kind == "redis":
+        from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+
+        storage = RedisStorage.from_url(ctx.settings.fsm.redis_url)
+        return storage, RedisEventIsolation(storage.redis)
+    if kind == "memory":
+        return MemoryStorage(), SimpleEventIsolation()
+    return DatabaseStorage(ctx.session_factory, clock=ctx.clock), SimpleEventIsolation()
+
+
+def create_i18n(ctx: AppContext) -> CatalogI18n:
+    return CatalogI18n(
+        default_locale=ctx.settings.i18n.default_locale, locales=tuple(ctx.settings.i18n.locales)
+    )
+
+
+def create_dispatcher(ctx: AppContext, *, i18n: CatalogI18n | None = None) -> Dispatcher:
+    from handlers import build_root_router
+
+    storage, isolation = create_storage(ctx)
+    i18n = i18n or create_i18n(ctx)
+    dp = Dispatcher(storage=storage, events_isolation=isolation)
+    # Injected into every handler by name.
+    dp["ctx"] = ctx
+    dp["settings"] = ctx.settings
+    dp["clock"] = ctx.clock
+    dp["cipher"] = ctx.cipher
+
+    dp.update.outer_middleware(DbSessionMiddleware(ctx.session_factory))
+    dp.update.outer_middleware(IdentityMiddleware(ctx.clock))
+    dp.update.outer_middleware(AccountI18nMiddleware(i18n))
+    dp.update.outer_middleware(
+        ThrottlingMiddleware(ctx.settings.throttling.rate, ctx.settings.throttling.per_seconds)
+    )
+    dp.update.outer_middleware(CommandsSyncMiddleware())
+    dp.include_router(build_root_router())
+    return dp

@@ -1,0 +1,98 @@
+"""Sending messages outside an update (reminders, alerts to a TKSK, case notices), in each person's language.
+
+A 403 from Telegram (the person blocked the bot or deleted their account) marks the account unreachable
+instead of failing the caller; the caller decides whom to tell.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError, TelegramRetryAfter
+from aiogram.types import Message
+
+from bot.i18n import CatalogI18n
+from db.models import TelegramAccount
+from services.clock import Clock
+
+log = logging.getLogger(__name__)
+
+
+class SendOutcome(StrEnum):
+    SENT = "sent"
+    BLOCKED = "blocked"
+    RETRY = "retry"      # 429 or a transient error: try again later
+    FAILED = "failed"
+
+
+@dataclass(slots=True)
+class SendResult:
+    outcome: SendOutcome
+    message: Message | None = None
+    retry_after: float | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is SendOutcome.SENT
+
+
+class Messenger:
+    def __init__(self, bot: Bot, i18n: CatalogI18n, clock: Clock, default_locale: str = "id") -> None:
+        self.bot = bot
+        self.i18n = i18n
+        self.clock = clock
+        self.default_locale = default_locale
+
+    def locale_of(self, account: TelegramAccount | None) -> str:
+        language = account.language if account else None
+        return language if language in self.i18n.available_locales else self.default_locale
+
+    @contextmanager
+    def speaking_to(self, account: TelegramAccount | None) -> Iterator[str]:
+        """Inside this block ``gettext`` translates into the account's language."""
+        locale = self.locale_of(account)
+        with self.i18n.context(), self.i18n.use_locale(locale):
+            yield locale
+
+    async def send(self, account: TelegramAccount, text: str, **kwargs: Any) -> SendResult:
+        """sendMessage to the account's chat; a 403 marks the account (and its recipient) unreachable."""
+        return await self._call(account, self.bot.send_message, chat_id=account.chat_id, text=text, **kwargs)
+
+    async def send_photo(self, account: TelegramAccount, photo: Any, **kwargs: Any) -> SendResult:
+        return await self._call(account, self.bot.send_photo, chat_id=account.chat_id, photo=photo, **kwargs)
+
+    async def _call(self, account: TelegramAccount, method: Any, **kwargs: Any) -> SendResult:
+        try:
+            message = await method(**kwargs)
+        except TelegramForbiddenError as exc:
+            now = self.clock.now()
+            account.blocked_at = now
+            if account.recipient is not None and account.recipient.unreachable_since is None:
+                account.recipient.unreachable_since = now
+            log.info("account %s is unreachable (403)", account.id)
+            return SendResult(SendOutcome.BLOCKED, error=exc.message)
+        except TelegramRetryAfter as exc:
+            return SendResult(SendOutcome.RETRY, retry_after=float(exc.retry_after), error="429")
+        except TelegramAPIError as exc:
+            log.warning("send to account %s failed: %s", account.id, type(exc).__name__)
+            return SendResult(SendOutcome.RETRY if _transient(exc) else SendOutcome.FAILED, error=exc.message)
+        except (TimeoutError, OSError) as exc:
+            return SendResult(SendOutcome.RETRY, error=type(exc).__name__)
+        if account.blocked_at is not None:
+            account.blocked_at = None
+            if account.recipient is not None:
+                account.recipient.unreachable_since = None
+        return SendResult(SendOutcome.SENT, message=message)
+
+
+def _transient(exc: TelegramAPIError) -> bool:
+    from aiogram.exceptions import TelegramNetworkError, TelegramServerError
+
+    return isinstance(exc, TelegramServerError | TelegramNetworkError)

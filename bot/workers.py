@@ -1,0 +1,3 @@
+"""Long-running background workers started with the bot. Each feature adds its import here."""
+
+from __future__ import annotations

@@ -1,0 +1,97 @@
+"""aiogram FSM storage in the main database, so a restart in the middle of a conversation loses nothing.
+
+Writes go straight to the database (an upsert per change). Reads are served from a bounded write-through
+cache: with DB storage the bot runs as one process (several processes use Redis storage and Redis event
+isolation instead), so the cache can never be stale, and most updates cost no extra query.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+from aiogram.fsm.state import State
+from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StateType, StorageKey
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.models import FsmRecord
+from services.clock import Clock, SystemClock
+
+_MISSING = object()
+
+
+class DatabaseStorage(BaseStorage):
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        *,
+        clock: Clock | None = None,
+        key_builder: KeyBuilder | None = None,
+        cache_size: int = 20_000,
+    ) -> None:
+        self.session_factory = session_factory
+        self.clock = clock or SystemClock()
+        self.key_builder = key_builder or DefaultKeyBuilder(with_destiny=True)
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, tuple[str | None, dict[str, Any]]] = OrderedDict()
+
+    async def _load(self, key: str) -> tuple[str | None, dict[str, Any]]:
+        cached = self._cache.get(key, _MISSING)
+        if cached is not _MISSING:
+            self._cache.move_to_end(key)
+            return cached  # type: ignore[return-value]
+        async with self.session_factory() as session:
+            row = (await session.execute(select(FsmRecord.state, FsmRecord.data).where(FsmRecord.key == key))).first()
+        value = (row.state, dict(row.data or {})) if row else (None, {})
+        self._remember(key, value)
+        return value
+
+    def _remember(self, key: str, value: tuple[str | None, dict[str, Any]]) -> None:
+        self._cache[key] = value
+        self._cache.move_to_end(key)
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+
+    async def _save(self, key: str, state: str | None, data: dict[str, Any]) -> None:
+        async with self.session_factory.begin() as session:
+            if state is None and not data:
+                await session.execute(FsmRecord.__table__.delete().where(FsmRecord.key == key))
+            else:
+                dialect = session.bind.dialect.name
+                insert = pg_insert if dialect == "postgresql" else sqlite_insert
+                values = {"key": key, "state": state, "data": data, "updated_at": self.clock.now()}
+                stmt = insert(FsmRecord).values(**values)
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=[FsmRecord.key],
+                    set_={"state": stmt.excluded.state, "data": stmt.excluded.data, "updated_at": stmt.excluded.updated_at},
+                )
+                await session.execute(stmt)
+        self._remember(key, (state, data))
+
+    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        k = self.key_builder.build(key)
+        _, data = await self._load(k)
+        value = state.state if isinstance(state, State) else state
+        await self._save(k, value, data)
+
+    async def get_state(self, key: StorageKey) -> str | None:
+        state, _ = await self._load(self.key_builder.build(key))
+        return state
+
+    async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        if not isinstance(data, dict):
+            raise TypeError(f"FSM data must be a dict, not {type(data).__name__}")
+        k = self.key_builder.build(key)
+        state, _ = await self._load(k)
+        await self._save(k, state, dict(data))
+
+    async def get_data(self, key: StorageKey) -> dict[str, Any]:
+        _, data = await self._load(self.key_builder.build(key))
+        return dict(data)
+
+    async def close(self) -> None:
+        self._cache.clear()

@@ -1,0 +1,3 @@
+"""The modules whose scan tasks run every tick. Each feature adds its import here."""
+
+from __future__ import annotations
