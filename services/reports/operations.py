@@ -2,8 +2,8 @@
 
 Check-in compliance classifies every check-in period (``CheckinDue``) that has fallen due:
 
-* **on time**: done, and completed by the end of the due day, local time (WITA), i.e. on or before the due date;
-  a done period without a completion time counts as on time (nothing shows it was late);
+* **on time**: done, and completed by the end of the due day, local time (WITA), i.e. on or before the due
+  date; a done period without a completion time counts as on time (nothing shows it was late);
 * **late**: done, completed on a later local day;
 * **missed**: marked missed;
 * **open**: fallen due but neither done nor missed yet (still inside its reminder window); not in the rates.
@@ -11,15 +11,15 @@ Check-in compliance classifies every check-in period (``CheckinDue``) that has f
 Periods are grouped by the calendar month (WITA) of their due date. The SQL works on SQLite and PostgreSQL; on
 SQLite local dates use the zone's fixed UTC offset (Indonesian zones have no daylight saving time).
 
-Case times: "to take" = ``taken_at - created_at``, "to resolve" = ``resolved_at - created_at``, medians in hours
-over every case that has the timestamp. Open = not resolved or closed; overdue = open with the ``overdue`` flag.
-"""
+Case times: "to take" = ``taken_at - created_at``, "to resolve" = ``resolved_at - created_at``, medians in
+hours over every case that has the timestamp. Open = not resolved or closed; overdue = open with the
+``overdue`` flag."""
 
 from __future__ import annotations
 
 import statistics
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -88,7 +88,7 @@ class Operations:
     cases: CaseStats
     reuse_flagged_photos: int
     reuse_flagged_checkins: int
-    extra: dict[str, Any] = field(default_factory=dict)
+    compliance_months: int = 6  # months covered by ``compliance``
 
 
 def _local_date(col: Any, dialect: str, tz: tzinfo, tzname: str, at: datetime) -> ColumnElement[Any]:
@@ -199,7 +199,9 @@ async def load_operations(
         open=sum(v[0] for v in by_kind.values()),
         overdue=sum(v[1] for v in by_kind.values()),
         by_kind={k: CaseCounts(*v) for k, v in sorted(by_kind.items(), key=lambda kv: (-kv[1][0], kv[0]))},
-        by_kabupaten={k: CaseCounts(*v) for k, v in sorted(by_kab.items(), key=lambda kv: (-kv[1][0], kv[0]))},
+        by_kabupaten={
+            k: CaseCounts(*v) for k, v in sorted(by_kab.items(), key=lambda kv: (-kv[1][0], kv[0]))
+        },
         median_take_hours=statistics.median(take) if take else None,
         median_resolve_hours=statistics.median(resolve) if resolve else None,
         taken=len(take),
@@ -216,7 +218,7 @@ async def load_operations(
         q = q.where(Checkin.recipient_id.in_(in_scope))
     flagged = (await session.execute(q)).scalar_one()
 
-    return Operations(onboarding, compliance, total, cases, photos, flagged)
+    return Operations(onboarding, compliance, total, cases, photos, flagged, months)
 
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""The report behind ``uep report`` and the bot's /laporan and /ringkasan: survival + operations in one object."""
+"""The report behind ``uep report`` and the bot's /laporan and /ringkasan: survival and operations."""
 
 from __future__ import annotations
 
@@ -13,9 +13,21 @@ from db.enums import WorkerRole
 from db.models import FieldWorker, Kabupaten, Kecamatan, Recipient
 from services.clock import Clock
 from services.reports.operations import Operations, load_operations
-from services.reports.survival import BREAKDOWNS, GroupSurvival, group_survival, load_subjects, observe, survival_by
+from services.reports.survival import (
+    BREAKDOWNS,
+    GroupSurvival,
+    group_survival,
+    load_subjects,
+    observe,
+    survival_by,
+)
 
-ZONE_ABBREVIATIONS = {"Asia/Makassar": "WITA", "Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Jayapura": "WIT"}
+ZONE_ABBREVIATIONS = {
+    "Asia/Makassar": "WITA",
+    "Asia/Jakarta": "WIB",
+    "Asia/Pontianak": "WIB",
+    "Asia/Jayapura": "WIT",
+}
 
 
 class UnknownBreakdown(ValueError):
@@ -46,7 +58,7 @@ class Report:
     recipients: int  # everybody in scope, with or without aid
     awaiting_aid: int  # no aid_date yet (or a future one): not in the survival figures
     operations: Operations
-    # code → (Indonesian label, English label); group keys of business_type / sex / pkh are translated at render.
+    # code → (Indonesian label, English label); business_type/sex/pkh group keys are translated at render.
     business_type_labels: dict[str, tuple[str, str]] = field(default_factory=dict)
     kabupaten_names: dict[int, str] = field(default_factory=dict)
 

@@ -1,16 +1,13 @@
 """The report as a short text for Telegram or the terminal.
 
-Every user-facing string goes through the ``gettext``/``ngettext`` passed in (English msgids; Indonesian in
-``locales/id/LC_MESSAGES/reports.po``), so the bot's i18n can translate it. Numbers are formatted for ``locale``
-with Babel (``1.234`` and ``45,6%`` in Indonesian, ``1,234`` and ``45.6%`` in English); times are shown in the
-program's zone (WITA).
-"""
+Every user-facing string goes through the ``gettext`` passed in (English msgids; Indonesian in
+``locales/id/LC_MESSAGES/reports.po``), so the bot's i18n can translate it. Numbers are formatted for
+``locale`` with Babel (``1.234`` and ``45,6%`` in Indonesian, ``1,234`` and ``45.6%`` in English); times are
+shown in the program's zone (WITA)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
@@ -20,9 +17,7 @@ from services.reports.report import Report
 from services.reports.survival import HORIZONS_MONTHS, GroupSurvival
 
 Gettext = Callable[[str], str]
-NGettext = Callable[[str, str, int], str]
 
-LOCALES_DIR = Path(__file__).resolve().parents[2] / "locales"
 MAX_GROUP_LINES = 12
 
 
@@ -85,10 +80,6 @@ def _identity(message: str) -> str:
     return message
 
 
-def _ngettext_identity(singular: str, plural: str, n: int) -> str:
-    return singular if n == 1 else plural
-
-
 def number(value: int | float, locale: str) -> str:
     return format_decimal(value, locale=locale)
 
@@ -98,11 +89,15 @@ def percent(share: float | None, locale: str) -> str:
 
 
 def when(report: Report, locale: str) -> str:
-    text = format_datetime(report.generated_at, "d MMM yyyy, HH:mm", tzinfo=ZoneInfo(report.timezone), locale=locale)
+    text = format_datetime(
+        report.generated_at, "d MMM yyyy, HH:mm", tzinfo=ZoneInfo(report.timezone), locale=locale
+    )
     return f"{text} {report.zone_abbreviation}"
 
 
-def group_label(report: Report, group: GroupSurvival, gettext: Gettext, locale: str, breakdown: str | None = None) -> str:
+def group_label(
+    report: Report, group: GroupSurvival, gettext: Gettext, locale: str, breakdown: str | None = None
+) -> str:
     """A group's name in the reader's language (business type labels come from the settings)."""
     breakdown = breakdown if breakdown is not None else (report.breakdown or "all")
     if group.key == "all":
@@ -120,9 +115,7 @@ def _survival_cells(group: GroupSurvival, locale: str) -> str:
     return " · ".join(percent(group.running_at.get(m), locale) for m in HORIZONS_MONTHS)
 
 
-def render_summary(
-    report: Report, gettext: Gettext = _identity, locale: str = "en", ngettext: NGettext = _ngettext_identity
-) -> str:
+def render_summary(report: Report, gettext: Gettext = _identity, locale: str = "en") -> str:
     """The report as plain text (no markup), a few hundred characters plus one line per group."""
     _ = gettext
     n = lambda v: number(v, locale)  # noqa: E731
@@ -140,7 +133,8 @@ def render_summary(
     lines.append(_("Businesses still running (Kaplan–Meier, {n} recipients with aid):").format(n=n(o.n)))
     lines.append(
         " · ".join(
-            _("{months} months: {share}").format(months=m, share=p(o.running_at.get(m))) for m in HORIZONS_MONTHS
+            _("{months} months: {share}").format(months=m, share=p(o.running_at.get(m)))
+            for m in HORIZONS_MONTHS
         )
     )
     lines.append(_("Old group model: {share} still running").format(share=p(report.baseline)))
@@ -171,7 +165,7 @@ def render_summary(
             )
         rest = len(report.groups) - MAX_GROUP_LINES
         if rest > 0:
-            lines.append(ngettext("… and {count} more group", "… and {count} more groups", rest).format(count=n(rest)))
+            lines.append(_("… and {count} more (see the chart or the export)").format(count=n(rest)))
 
     ops = report.operations
     lines.append("")
@@ -184,8 +178,11 @@ def render_summary(
     c = ops.compliance_total
     if c.closed or c.open:
         lines.append(
-            _("Check-ins, last {months} months: on time {on_time} · late {late} · missed {missed} (open: {open})").format(
-                months=max(len(ops.compliance), 1),
+            _(
+                "Check-ins, last {months} months: on time {on_time} · late {late} · missed {missed} "
+                "(open: {open})"
+            ).format(
+                months=ops.compliance_months,
                 on_time=p(c.share("on_time")),
                 late=p(c.share("late")),
                 missed=p(c.share("missed")),
@@ -229,40 +226,11 @@ def _duration(hours: float | None, gettext: Gettext, locale: str) -> str:
     return gettext("{value} days").format(value=format_decimal(round(hours / 24, 1), locale=locale))
 
 
-@lru_cache(maxsize=8)
-def _catalog(lang: str) -> dict[str, str | tuple[str, ...]]:
-    from babel.messages.pofile import read_po
+def translator(lang: str) -> Gettext:
+    """A gettext for one language from the team's merged catalogs (for the CLI; the bot passes its own)."""
+    from bot.i18n import CatalogI18n
 
-    path = LOCALES_DIR / lang / "LC_MESSAGES" / "reports.po"
-    if not path.is_file():
-        return {}
-    with path.open("rb") as fh:
-        catalog = read_po(fh, locale=lang)
-    out: dict[str, str | tuple[str, ...]] = {}
-    for msg in catalog:
-        if not msg.id or not msg.string:
-            continue
-        key = msg.id if isinstance(msg.id, str) else msg.id[0]
-        out[key] = msg.string if isinstance(msg.string, str) else tuple(msg.string)
-    return out
+    return CatalogI18n(default_locale=lang, locales=(lang,)).translator(lang)
 
 
-def translations(lang: str) -> tuple[Gettext, NGettext]:
-    """gettext/ngettext over ``locales/<lang>/LC_MESSAGES/reports.po`` for the CLI (the bot uses its own i18n)."""
-    catalog = _catalog(lang)
-
-    def gettext(message: str) -> str:
-        value = catalog.get(message)
-        return value if isinstance(value, str) and value else message
-
-    def ngettext(singular: str, plural: str, count: int) -> str:
-        value = catalog.get(singular)
-        if isinstance(value, tuple) and value:
-            # Indonesian has a single plural form; English two.
-            return value[0] if len(value) == 1 or count == 1 else value[1]
-        return singular if count == 1 else plural
-
-    return gettext, ngettext
-
-
-__all__ = ["Gettext", "NGettext", "group_label", "number", "percent", "render_summary", "translations", "when"]
+__all__ = ["Gettext", "group_label", "number", "percent", "render_summary", "translator", "when"]

@@ -3,30 +3,32 @@ handed over, as a Kaplan–Meier estimate, overall and per group.
 
 Definitions (what the figures mean)
 -----------------------------------
-* **Who counts.** Every recipient with an ``aid_date`` on or before the report day (local date, WITA). Recipients
-  still waiting for their aid are left out (and counted separately by the report).
+* **Who counts.** Every recipient with an ``aid_date`` on or before the report day (local date, WITA).
+  Recipients still waiting for their aid are left out (and counted separately by the report).
 * **Time.** Whole days from ``aid_date`` to the local (WITA) date of an event or of the censoring. A month is
   365.25/12 days, so the horizons 3, 6 and 12 months are days 91, 183 and 365.
-* **Event (failure) = the business stopped**: the first ``stopped`` in the status history (or, with no history
-  row, the recipient's current status ``stopped`` since ``business_status_since``). The first stop counts even if
-  the recipient later reports running again, so a restart never hides a failure. ``changed`` (switched to another
-  business) counts as still running; ``paused`` is *not* a failure.
-* **Censoring.** A recipient who has not stopped is censored at their *last known status date*: the latest moment
-  there is evidence of a not-stopped business (a ``running``/``changed``/``paused`` status-history row or check-in,
-  or ``business_status_since`` when the current status is one of those). They count as "at risk" up to that day
-  and never as a failure. Recipients not yet 12 months after the aid are therefore simply censored early.
-* **Unknown.** Missed check-ins set the status to ``unknown``. A recipient whose *current* status is unknown is
-  censored at the time of their last known running (or changed/paused) status; if they never reported one, they
-  are censored at day 0 and contribute nothing to the curve. They are never counted as running: the report shows
-  the number and share of recipients whose status is unknown *now* beside every curve (``GroupSurvival.unknown``),
-  so a reader can see how much of the group the curve cannot vouch for.
+* **Event (failure) = the business stopped**: the first ``stopped`` in the status history (or, with no
+  history row, the recipient's current status ``stopped`` since ``business_status_since``). The first stop
+  counts even if the recipient later reports running again, so a restart never hides a failure. ``changed``
+  (switched to another business) counts as still running; ``paused`` is *not* a failure.
+* **Censoring.** A recipient who has not stopped is censored at their *last known status date*: the latest
+  moment there is evidence of a not-stopped business (a ``running``/``changed``/``paused`` status-history
+  row or check-in, or ``business_status_since`` when the current status is one of those). They count as "at
+  risk" up to that day and never as a failure. Recipients not yet 12 months after the aid are therefore
+  simply censored early.
+* **Unknown.** Missed check-ins set the status to ``unknown``. A recipient whose *current* status is unknown
+  is censored at the time of their last known running (or changed/paused) status; if they never reported
+  one, they are censored at day 0 and contribute nothing to the curve. They are never counted as running:
+  the report shows the number and share of recipients whose status is unknown *now* beside every curve
+  (``GroupSurvival.unknown``), so a reader can see how much of the group the curve cannot vouch for.
 * **"Running at m months"** is the Kaplan–Meier estimate S(t) at t = the horizon's day. It is ``None`` ("not
-  enough data yet") when nobody in the group has been observed that long (unless the curve already reached 0).
-  ``reached[m]`` says how many recipients were observed at least that long, i.e. how much data backs the figure.
+  enough data yet") when nobody in the group has been observed that long (unless the curve already reached
+  0). ``reached[m]`` says how many recipients were observed at least that long, i.e. how much data backs the
+  figure.
 
-The pure functions (:func:`observe`, :func:`kaplan_meier`, :func:`group_survival`, :func:`survival_by`) work on
-plain dataclasses and can be checked by hand; :func:`load_subjects` reads them from the database with three
-aggregate queries (no per-recipient queries).
+The pure functions (:func:`observe`, :func:`kaplan_meier`, :func:`group_survival`, :func:`survival_by`) work
+on plain dataclasses and can be checked by hand; :func:`load_subjects` reads them from the database with
+three aggregate queries (no per-recipient queries).
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ def horizon_days(months: float) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Subject:
-    """One recipient as the survival analysis sees it (built by :func:`load_subjects`, or by hand in tests)."""
+    """One recipient as the survival analysis sees it (from :func:`load_subjects`, or by hand in tests)."""
 
     recipient_id: int
     aid_date: date
@@ -143,7 +145,7 @@ class KMCurve:
         return 0
 
     def points(self) -> list[tuple[float, float]]:
-        """Step-function vertices in months, ready for plotting: starts at (0, 1), ends at the last observation."""
+        """Step-function vertices in months for plotting: from (0, 1) to the last observation."""
         pts = [(0.0, 1.0)]
         s = 1.0
         for step in self.steps:
@@ -284,7 +286,9 @@ async def load_subjects(
     checkins = await session.execute(
         select(
             Checkin.recipient_id,
-            func.min(case((Checkin.status == BusinessStatus.STOPPED.value, Checkin.submitted_at), else_=None)),
+            func.min(
+                case((Checkin.status == BusinessStatus.STOPPED.value, Checkin.submitted_at), else_=None)
+            ),
             func.max(case((Checkin.status.in_(NOT_STOPPED), Checkin.submitted_at), else_=None)),
         )
         .where(Checkin.recipient_id.in_(in_scope))

@@ -1,0 +1,39 @@
+"""Reports for Dissos: business survival after the aid (Kaplan–Meier, against the old group model's 46%),
+onboarding, check-in compliance and cases.
+
+The bot's /laporan and /ringkasan and ``uep report`` use::
+
+    report = await build_report(session, settings=settings, clock=clock,
+                                scope=ReportScope.of(kecamatan_ids or None), breakdown="kabupaten")
+    text = render_summary(report, gettext, locale)        # plain text, translated through gettext
+    png = render_chart(report, gettext=gettext, locale=locale)   # bytes
+
+Definitions of every figure are in the docstrings of :mod:`.survival` and :mod:`.operations`.
+"""
+
+from services.reports.charts import render_chart, render_charts
+from services.reports.operations import Compliance, Operations, classify_due
+from services.reports.report import BREAKDOWNS, Report, ReportScope, UnknownBreakdown, build_report
+from services.reports.summary import render_summary, translator
+from services.reports.survival import GroupSurvival, KMCurve, Observation, Subject, kaplan_meier, observe
+
+__all__ = [
+    "BREAKDOWNS",
+    "Compliance",
+    "GroupSurvival",
+    "KMCurve",
+    "Observation",
+    "Operations",
+    "Report",
+    "ReportScope",
+    "Subject",
+    "UnknownBreakdown",
+    "build_report",
+    "classify_due",
+    "kaplan_meier",
+    "observe",
+    "render_chart",
+    "render_charts",
+    "render_summary",
+    "translator",
+]
