@@ -44,7 +44,7 @@ async def list_by_kecamatan(
 async def rows_by_nik_hash(
     session: AsyncSession, nik_hashes: Iterable[str], *columns: Any
 ) -> dict[str, Row[Any]]:
-    """``nik_hash`` → a row of ``Recipient.id`` plus ``columns``, for many hashes at once (chunked IN lists)."""
+    """``nik_hash`` → a row of ``Recipient.id`` plus ``columns``, for many hashes at once (chunked IN)."""
     wanted = list(dict.fromkeys(nik_hashes))
     found: dict[str, Row[Any]] = {}
     for start in range(0, len(wanted), LOOKUP_CHUNK):

@@ -93,7 +93,9 @@ async def load_index(session: AsyncSession) -> RegionIndex:
     index = RegionIndex()
     for kab in (await session.scalars(select(Kabupaten).order_by(Kabupaten.id))).all():
         index.add_kabupaten(kab.id, kab.name)
-    rows = await session.execute(select(Kecamatan.id, Kecamatan.name, Kecamatan.kabupaten_id).order_by(Kecamatan.id))
+    rows = await session.execute(
+        select(Kecamatan.id, Kecamatan.name, Kecamatan.kabupaten_id).order_by(Kecamatan.id)
+    )
     for kec_id, name, kab_id in rows:
         index.add_kecamatan(kec_id, name, kab_id)
     return index
@@ -108,7 +110,9 @@ async def list_kabupaten(session: AsyncSession) -> Sequence[Kabupaten]:
 
 
 async def find_kabupaten(session: AsyncSession, name: str) -> Kabupaten | None:
-    """The kabupaten/kota called ``name`` (case, spacing and ``Kota`` prefix ignored); None if none or ambiguous."""
+    """The kabupaten/kota called ``name`` (case, spacing and ``Kota`` prefix ignored).
+
+    None when there is none, or when the name without prefix fits several."""
     full, short = kabupaten_keys(name)
     all_kab = await list_kabupaten(session)
     exact = [k for k in all_kab if kabupaten_keys(k.name)[0] == full]

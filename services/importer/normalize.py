@@ -10,6 +10,7 @@ from datetime import date
 
 from bot.config import BusinessType
 from db.enums import Sex, WorkerRole
+from db.repositories.regions import RegionIndex
 from services.phone import InvalidPhone, normalize_phone
 
 NIK_LENGTH = 16
@@ -38,8 +39,17 @@ BULAN = (
     "Desember",
 )
 
-_SEX = {"l": Sex.MALE, "lk": Sex.MALE, "laki-laki": Sex.MALE, "laki laki": Sex.MALE, "p": Sex.FEMALE,
-        "pr": Sex.FEMALE, "perempuan": Sex.FEMALE, "wanita": Sex.FEMALE, "pria": Sex.MALE}
+_SEX = {
+    "l": Sex.MALE,
+    "lk": Sex.MALE,
+    "laki-laki": Sex.MALE,
+    "laki laki": Sex.MALE,
+    "p": Sex.FEMALE,
+    "pr": Sex.FEMALE,
+    "perempuan": Sex.FEMALE,
+    "wanita": Sex.FEMALE,
+    "pria": Sex.MALE,
+}
 _YES = {"y", "ya", "yes", "1"}
 _NO = {"t", "tidak", "n", "no", "0"}
 _ROLES = {"tksk": WorkerRole.TKSK, "psm": WorkerRole.PSM}
@@ -76,7 +86,9 @@ def nik(value: str) -> str:
     if not raw:
         raise Invalid("NIK kosong")
     if _EXCEL_SCIENTIFIC.match(raw):
-        raise Invalid("NIK rusak oleh format angka Excel (tertulis seperti 6,47E+15); format kolom NIK sebagai Teks")
+        raise Invalid(
+            "NIK rusak oleh format angka Excel (tertulis seperti 6,47E+15); format kolom NIK sebagai Teks"
+        )
     if not raw.isdigit() or not raw.isascii():
         raise Invalid(f"NIK harus {NIK_LENGTH} digit angka (ada huruf atau tanda lain)")
     if len(raw) != NIK_LENGTH:
@@ -214,3 +226,24 @@ def worker_role(value: str) -> str:
     if key not in _ROLES:
         raise Invalid(f"peran '{clean(value)}' tidak dikenal (isi TKSK atau PSM)")
     return _ROLES[key].value
+
+
+def kecamatan_id(index: RegionIndex, kabupaten: str, kecamatan: str) -> int:
+    """The kecamatan meant by a typed kabupaten/kota + kecamatan pair, or :class:`Invalid` saying why not."""
+    kab_raw, kec_raw = clean(kabupaten), clean(kecamatan)
+    if not kab_raw:
+        raise Invalid("kabupaten/kota kosong")
+    kab = index.kabupaten(kab_raw)
+    if kab is None:
+        raise Invalid(f"kabupaten/kota '{kab_raw}' tidak ada di daftar wilayah")
+    if isinstance(kab, list):
+        names = " atau ".join(k.name for k in kab)
+        raise Invalid(f"kabupaten/kota '{kab_raw}' bisa berarti {names}; tulis nama lengkapnya")
+    if not kec_raw:
+        raise Invalid("kecamatan kosong")
+    kec = index.kecamatan(kab.id, kec_raw)
+    if kec is None:
+        elsewhere = [name for name in index.kabupaten_having(kec_raw) if name != kab.name]
+        hint = f" (kecamatan itu ada di {', '.join(elsewhere)})" if elsewhere else ""
+        raise Invalid(f"kecamatan '{kec_raw}' tidak ada di {kab.name}{hint}")
+    return kec.id
