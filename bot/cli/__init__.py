@@ -2,6 +2,7 @@
 
 from bot.cli.app import app
 from bot.cli import db as _db  # noqa: F401  (registers commands)
+from bot.cli import importing as _importing  # noqa: F401
 from bot.cli import keys as _keys  # noqa: F401
 from bot.cli import staff as _staff  # noqa: F401
 from bot.cli import run as _run  # noqa: F401
