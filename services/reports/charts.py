@@ -46,6 +46,20 @@ def render_chart(
     locale: str = "en",
 ) -> bytes:
     """PNG bytes: the overall curve plus ``groups`` of the report's breakdown (default: the four largest)."""
+    fig = build_figure(report, groups=groups, gettext=gettext, locale=locale)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def build_figure(
+    report: Report,
+    *,
+    groups: Sequence[str] | None = None,
+    gettext: Gettext = _identity,
+    locale: str = "en",
+) -> Figure:
+    """The matplotlib figure behind :func:`render_chart`."""
     _ = gettext
     chosen = _groups_for(report, groups) if report.breakdown else []
     fig = Figure(figsize=(7.2, 7.2), dpi=150)  # 1080 × 1080 px
@@ -94,10 +108,7 @@ def render_chart(
     ax.legend(loc="lower left", fontsize=fs - 2, frameon=True, framealpha=0.9)
     fig.text(0.99, 0.005, when(report, locale), ha="right", va="bottom", fontsize=fs - 5, color="#555555")
     fig.tight_layout()
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
+    return fig
 
 
 def render_charts(
@@ -114,4 +125,4 @@ def render_charts(
     return [render_chart(report, groups=page, gettext=gettext, locale=locale) for page in pages]
 
 
-__all__ = ["MAX_GROUPS_PER_CHART", "render_chart", "render_charts"]
+__all__ = ["MAX_GROUPS_PER_CHART", "build_figure", "render_chart", "render_charts"]
