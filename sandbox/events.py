@@ -1,0 +1,93 @@
+"""Event stream of everything that happens in the chats.
+
+Why: tests wait for "the bot answered", the browser sandbox streams the conversation live, and the
+control API lets other processes poll it.  One ordered, numbered log with subscribers serves all
+three.  Subscribers may be plain or async callables; exceptions in them never break the emulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+log = logging.getLogger(__name__)
+
+# Event kinds
+BOT_MESSAGE = "bot_message"  # bot → user, new message
+BOT_EDIT = "bot_edit"
+BOT_DELETE = "bot_delete"
+USER_UPDATE = "user_update"  # user → bot, an update was enqueued
+CALLBACK_ANSWER = "callback_answer"
+CHAT_ACTION = "chat_action"
+
+
+@dataclass
+class Event:
+    seq: int
+    kind: str
+    token: str
+    chat_id: int | None
+    payload: dict[str, Any]
+    message: Any = field(default=None, repr=False)  # the StoredMessage, when there is one
+
+    def as_json(self) -> dict[str, Any]:
+        return {"seq": self.seq, "kind": self.kind, "chat_id": self.chat_id, "payload": self.payload}
+
+
+Subscriber = Callable[[Event], Any]
+
+
+class EventBus:
+    def __init__(self, keep: int = 100_000) -> None:
+        self.log: list[Event] = []
+        self._subscribers: list[Subscriber] = []
+        self._changed = asyncio.Event()
+        self._seq = 0
+        self._keep = keep
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def last_seq(self) -> int:
+        return self._seq
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Register ``callback(event)``; returns a function that unsubscribes it."""
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+
+    def publish(
+        self, kind: str, token: str, chat_id: int | None, payload: dict[str, Any], message: Any = None
+    ) -> Event:
+        self._seq += 1
+        ev = Event(self._seq, kind, token, chat_id, payload, message)
+        self.log.append(ev)
+        if len(self.log) > self._keep:
+            del self.log[: len(self.log) - self._keep]
+        for cb in list(self._subscribers):
+            try:
+                res = cb(ev)
+                if inspect.isawaitable(res):
+                    task = asyncio.ensure_future(res)
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+            except Exception:  # noqa: BLE001 - a broken subscriber must not break the emulator
+                log.exception("event subscriber failed")
+        self._changed.set()
+        self._changed = asyncio.Event()
+        return ev
+
+    def since(self, seq: int) -> list[Event]:
+        if not self.log or seq >= self._seq:
+            return []
+        first = self.log[0].seq
+        return self.log[max(0, seq + 1 - first) :]
+
+    async def wait_change(self, timeout: float) -> None:
+        ev = self._changed
+        try:
+            await asyncio.wait_for(ev.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
