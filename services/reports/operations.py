@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import Date, case, cast, func, select
+from sqlalchemy import Date, case, cast, func, literal_column, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -149,9 +149,14 @@ async def load_operations(
         else_=OPEN,
     )
     month = _local_month(CheckinDue.due_at, dialect, tz, tzname, now)
+    # On SQLite a unary "+" keeps the planner off the (state, due_at) index: a skip-scan plus a table lookup
+    # per row is ~2x slower than one sequential pass over the table.
+    due_at: Any = CheckinDue.due_at
+    if dialect == "sqlite":
+        due_at = type_coerce(literal_column(f"+{CheckinDue.__tablename__}.due_at"), CheckinDue.due_at.type)
     q = (
         select(month.label("month"), klass.label("klass"), func.count())
-        .where(CheckinDue.due_at <= now, CheckinDue.due_at >= since_utc)
+        .where(due_at <= now, due_at >= since_utc)
         .group_by(month, klass)
     )
     if scoped:

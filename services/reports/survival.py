@@ -37,6 +37,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
+from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -265,6 +266,10 @@ async def load_subjects(
         return []
     in_scope = select(Recipient.id).where(*rec_filter).scalar_subquery()
 
+    def scoped(col: Any) -> list[Any]:
+        # Without a scope, rows of recipients not in the analysis are simply never looked up.
+        return [col.in_(in_scope)] if kecamatan_ids is not None else []
+
     bsc = BusinessStatusChange
     history = await session.execute(
         select(
@@ -272,7 +277,7 @@ async def load_subjects(
             func.min(case((bsc.status == BusinessStatus.STOPPED.value, bsc.changed_at), else_=None)),
             func.max(case((bsc.status.in_(NOT_STOPPED), bsc.changed_at), else_=None)),
         )
-        .where(bsc.recipient_id.in_(in_scope))
+        .where(*scoped(bsc.recipient_id))
         .group_by(bsc.recipient_id)
     )
     first_stop: dict[int, datetime] = {}
@@ -291,7 +296,7 @@ async def load_subjects(
             ),
             func.max(case((Checkin.status.in_(NOT_STOPPED), Checkin.submitted_at), else_=None)),
         )
-        .where(Checkin.recipient_id.in_(in_scope))
+        .where(*scoped(Checkin.recipient_id))
         .group_by(Checkin.recipient_id)
     )
     for rid, stop, known in checkins:
@@ -327,6 +332,8 @@ async def load_subjects(
 
 def _utc(value: datetime | str) -> datetime:
     """Aggregates over a CASE may come back as text on SQLite; normalise to aware UTC."""
+    if isinstance(value, datetime) and value.tzinfo is UTC:
+        return value
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
