@@ -58,7 +58,8 @@ def create_dispatcher(ctx: AppContext, *, i18n: CatalogI18n | None = None) -> Di
     dp["clock"] = ctx.clock
     dp["cipher"] = ctx.cipher
 
-    dp.update.outer_middleware(DbSessionMiddleware(ctx.session_factory))
+    on_rollback = storage.forget_uncommitted if isinstance(storage, DatabaseStorage) else None
+    dp.update.outer_middleware(DbSessionMiddleware(ctx.session_factory, on_rollback))
     dp.update.outer_middleware(IdentityMiddleware(ctx.clock))
     dp.update.outer_middleware(AccountI18nMiddleware(i18n))
     dp.update.outer_middleware(

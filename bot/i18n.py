@@ -60,6 +60,11 @@ class CatalogI18n(I18n):
         return lambda message: self.gettext(message, locale=locale)
 
 
+# aiogram's ``gettext`` looks the current instance up through ``I18n.get_current()``, and its mixin gives every
+# subclass a context variable of its own; share I18n's, or ``_()`` would not see this subclass.
+CatalogI18n._ContextInstanceMixin__context_instance = I18n._ContextInstanceMixin__context_instance  # type: ignore[attr-defined]
+
+
 class AccountI18nMiddleware(I18nMiddleware):
     """The language is the one the person chose with /bahasa, else the program default (Indonesian)."""
 

@@ -1,8 +1,10 @@
 """aiogram FSM storage in the main database, so a restart in the middle of a conversation loses nothing.
 
-Writes go straight to the database (an upsert per change). Reads are served from a bounded write-through
-cache: with DB storage the bot runs as one process (several processes use Redis storage and Redis event
-isolation instead), so the cache can never be stale, and most updates cost no extra query.
+Writes made while an update is handled go through that update's session (``db.session.current_session``),
+so the conversation state commits or rolls back with the rest of the update: never a state that points past
+data that was not saved. Reads are served from a bounded write-through cache: with DB storage the bot runs as
+one process (several processes use Redis storage and Redis event isolation instead), so the cache is never
+stale; keys written by an update that rolled back are dropped from it (``forget_uncommitted``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import FsmRecord
+from db.session import current_session
 from services.clock import Clock, SystemClock
 
 _MISSING = object()
@@ -56,21 +59,32 @@ class DatabaseStorage(BaseStorage):
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
 
+    async def _write(self, session: AsyncSession, key: str, state: str | None, data: dict[str, Any]) -> None:
+        if state is None and not data:
+            await session.execute(FsmRecord.__table__.delete().where(FsmRecord.key == key))
+            return
+        insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        stmt = insert(FsmRecord).values(key=key, state=state, data=data, updated_at=self.clock.now())
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[FsmRecord.key],
+            set_={"state": stmt.excluded.state, "data": stmt.excluded.data, "updated_at": stmt.excluded.updated_at},
+        )
+        await session.execute(stmt)
+
     async def _save(self, key: str, state: str | None, data: dict[str, Any]) -> None:
-        async with self.session_factory.begin() as session:
-            if state is None and not data:
-                await session.execute(FsmRecord.__table__.delete().where(FsmRecord.key == key))
-            else:
-                dialect = session.bind.dialect.name
-                insert = pg_insert if dialect == "postgresql" else sqlite_insert
-                values = {"key": key, "state": state, "data": data, "updated_at": self.clock.now()}
-                stmt = insert(FsmRecord).values(**values)
-                stmt = stmt.on_conflict_do_update(
-                    index_elements=[FsmRecord.key],
-                    set_={"state": stmt.excluded.state, "data": stmt.excluded.data, "updated_at": stmt.excluded.updated_at},
-                )
-                await session.execute(stmt)
+        ambient = current_session.get()
+        if ambient is not None:
+            await self._write(ambient, key, state, data)
+            ambient.info.setdefault("fsm_keys", set()).add(key)
+        else:
+            async with self.session_factory.begin() as session:
+                await self._write(session, key, state, data)
         self._remember(key, (state, data))
+
+    def forget_uncommitted(self, session: AsyncSession) -> None:
+        """The update's transaction rolled back: its FSM writes never happened, so drop them from the cache."""
+        for key in session.info.pop("fsm_keys", ()):
+            self._cache.pop(key, None)
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         k = self.key_builder.build(key)

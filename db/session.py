@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from pathlib import Path
 
 from sqlalchemy import event
@@ -9,6 +10,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+# The session of the update being handled (set by the bot's DB-session middleware). The FSM storage writes
+# through it, so conversation state commits or rolls back together with the update's other changes, and on
+# SQLite never waits for a write lock that its own update holds.
+current_session: ContextVar[AsyncSession | None] = ContextVar("uep_current_session", default=None)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

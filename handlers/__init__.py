@@ -8,14 +8,25 @@ from __future__ import annotations
 from aiogram import Router
 
 
+def _detached(router: Router) -> Router:
+    """Routers are module-level singletons and aiogram lets a router have one parent; a process that builds
+    a second Dispatcher (a restart in tests, the sandbox) takes them back from the previous one."""
+    parent = router.parent_router
+    if parent is not None:
+        parent.sub_routers.remove(router)
+        router._parent_router = None
+    return router
+
+
 def build_root_router() -> Router:
     from handlers import common, errors, fallback
 
-    root = Router(name="root")
-    root.include_routers(
+    routers = [
         errors.router,
         common.router,
         # Feature routers are added here, before the fallback.
         fallback.router,
-    )
+    ]
+    root = Router(name="root")
+    root.include_routers(*(_detached(r) for r in routers))
     return root

@@ -101,7 +101,9 @@ class TelegramEmulator:
         """Serve on ``host:port`` (0 = a free port) in the current event loop."""
         self.methods.closing = False
         self.pipeline.closing = asyncio.Event()
-        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
+        # Like Telegram, drop a long poll whose client went away (a restarted bot), instead of answering it later.
+        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=2.0,
+                                     handler_cancellation=True)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()

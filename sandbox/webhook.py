@@ -45,23 +45,26 @@ class WebhookDelivery:
         self.delivered = 0
         self.failed = 0
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def start(self) -> None:
         if self._task is None or self._task.done():
+            self._stopping = False
             self._task = asyncio.ensure_future(self._run())
 
     async def stop(self) -> None:
         if self._task:
+            # A flag as well as cancel(): Python 3.11's wait_for can swallow a cancellation that races with
+            # its inner wait finishing, and the loop would then run on forever.
+            self._stopping = True
+            self.bot.updates.wake()
             self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001
-                pass
+            await asyncio.wait({self._task}, timeout=5)
             self._task = None
 
     async def _run(self) -> None:
         delay = self.retry_delay
-        while True:
+        while not self._stopping:
             hook = self.bot.webhook
             if hook is None:
                 return

@@ -119,3 +119,18 @@ async def session(ctx: AppContext):  # type: ignore[no-untyped-def]
 
 
 __all__ = ["BOT_API_SPEC", "SHARED_DATA", "T0", "create_session_factory", "using_postgres"]
+
+
+@pytest.fixture
+async def sandbox(ctx: AppContext):  # type: ignore[no-untyped-def]
+    """The real bot in polling mode against the Telegram emulator (over HTTP). Any request the bot makes
+    that Telegram would reject fails the test."""
+    from sandbox.runner import SandboxRun
+
+    run = await SandboxRun.start(ctx)
+    try:
+        yield run
+        await run.settle()
+        run.emulator.assert_no_violations()
+    finally:
+        await run.stop()

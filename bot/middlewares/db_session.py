@@ -10,10 +10,17 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from db.session import current_session
+
 
 class DbSessionMiddleware(BaseMiddleware):
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        on_rollback: Callable[[AsyncSession], None] | None = None,
+    ) -> None:
         self.session_factory = session_factory
+        self.on_rollback = on_rollback
 
     async def __call__(
         self,
@@ -23,10 +30,15 @@ class DbSessionMiddleware(BaseMiddleware):
     ) -> Any:
         async with self.session_factory() as session:
             data["session"] = session
+            token = current_session.set(session)
             try:
                 result = await handler(event, data)
+                await session.commit()
             except BaseException:
                 await session.rollback()
+                if self.on_rollback is not None:
+                    self.on_rollback(session)
                 raise
-            await session.commit()
+            finally:
+                current_session.reset(token)
             return result
