@@ -45,7 +45,7 @@ DryRun = Annotated[
 ReportOpt = Annotated[
     Path | None,
     typer.Option(
-        "--report", help="Where to write the rejected rows (default: <file>-ditolak-<time>.csv beside it)."
+        "--report", help="Where to write the rejected rows (default: data/import-reports/<file>-ditolak-<time>.csv)."
     ),
 ]
 

@@ -17,14 +17,23 @@ from services.importer.common import Rejection
 from services.importer.reading import Table
 
 
+REPORT_DIR = Path("data") / "import-reports"
+
+
 def default_report_path(source: Path, at: datetime) -> Path:
-    """``<file>-ditolak-YYYYmmdd-HHMMSS.csv`` beside the file; in the current folder (or the temp folder)
-    when the file's folder is read-only."""
+    """``data/import-reports/<file>-ditolak-YYYYmmdd-HHMMSS.csv`` under the current folder (the temp folder
+    when that is read-only). Never beside the source file: the report holds NIKs and phone numbers, and the
+    source often sits on a shared or read-only drive; the application's own data folder is where personal
+    data is kept."""
     name = f"{source.stem}-ditolak-{at.strftime('%Y%m%d-%H%M%S')}.csv"
-    for folder in (source.resolve().parent, Path.cwd(), Path(tempfile.gettempdir())):
-        if os.access(folder, os.W_OK):
-            return folder / name
-    return Path(tempfile.gettempdir()) / name
+    folder = Path.cwd() / REPORT_DIR
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        folder = Path(tempfile.gettempdir())
+    if not os.access(folder, os.W_OK):
+        folder = Path(tempfile.gettempdir())
+    return folder / name
 
 
 def write_report(path: Path, table: Table, rejections: Sequence[Rejection]) -> Path:

@@ -6,6 +6,8 @@ import csv
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.config import Settings
 from tests.importing.conftest import (
     FAULTY,
@@ -117,3 +119,15 @@ def test_workers_and_wilayah_commands(uep: Any, settings: Settings) -> None:
     assert "154 baru" in result.stdout
     assert uep("import", "wilayah", str(WILAYAH)).stdout.count("103 tidak berubah") == 1
     assert db_counts(settings)["field_workers"] == 154
+
+
+def test_default_report_goes_to_the_apps_data_folder_not_beside_the_source(
+    uep: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The report holds NIKs: it belongs in the application's data folder, not on the (shared) source drive."""
+    monkeypatch.chdir(tmp_path)
+    result = uep("import", "roster", str(FAULTY))
+    assert result.exit_code == 1
+    reports = list((tmp_path / "data" / "import-reports").glob("sample-roster-faulty-ditolak-*.csv"))
+    assert len(reports) == 1
+    assert not list(FAULTY.parent.glob("*-ditolak-*.csv"))
