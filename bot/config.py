@@ -188,6 +188,28 @@ class CasesSettings(_Section):
             "low": SlaTier(take_hours=48, resolve_hours=336),
         }
     )
+    # The lowest urgency a kind of case can have: a disaster or a stopped business is always urgent.
+    kind_urgency: dict[str, Literal["high", "normal", "low"]] = Field(
+        default_factory=lambda: {"disaster": "high", "business_stopped": "high"}
+    )
+    # Hours before the resolve deadline that the owner is reminded (0: at the deadline itself).
+    remind_before_hours: float = Field(24, ge=0)
+    # Days a recipient may reopen a resolved case ("still a problem"); after that it is closed.
+    reopen_days: int = Field(7, ge=1)
+    # Photos a recipient may attach to one report.
+    max_photos: int = Field(5, ge=1, le=10)
+    # Cases per page of /antrian and /kasus.
+    page_size: int = Field(8, ge=1, le=20)
+
+    @field_validator("kind_urgency")
+    @classmethod
+    def _known_kinds(cls, v: dict[str, str]) -> dict[str, str]:
+        from db.enums import CaseKind
+
+        unknown = sorted(set(v) - set(CaseKind._value2member_map_))
+        if unknown:
+            raise ValueError(f"unknown case kind {unknown[0]!r}; allowed: {', '.join(CaseKind._value2member_map_)}")
+        return v
 
 
 class BroadcastSettings(_Section):

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -321,7 +322,14 @@ class Photo(Base):
 
 class Case(Base):
     __tablename__ = "cases"
-    __table_args__ = (Index("ix_cases_state_take_due", "state", "take_due_at"),)
+    __table_args__ = (
+        Index("ix_cases_state_take_due", "state", "take_due_at"),
+        # The queue (/antrian, /kasus): open cases by their next deadline. Only open cases have one.
+        Index(
+            "ix_cases_open_next_due", "next_due_at",
+            sqlite_where=text("next_due_at IS NOT NULL"), postgresql_where=text("next_due_at IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
@@ -347,6 +355,11 @@ class Case(Base):
     closed_at: Mapped[datetime | None]
     resolution: Mapped[str | None] = mapped_column(Text)
     claimed_until: Mapped[datetime | None]
+    # The deadline that matters now: to be taken (nobody has taken it yet) or to be resolved; None once
+    # resolved or closed. The queue sorts by it (services/cases/transitions.py keeps it up to date).
+    next_due_at: Mapped[datetime | None]
+    # The check-in the obstacle was reported from (no foreign key: checkins is created after cases).
+    source_checkin_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(index=True)
     updated_at: Mapped[datetime]
 

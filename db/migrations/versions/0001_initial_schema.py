@@ -150,6 +150,8 @@ def upgrade() -> None:
     sa.Column('closed_at', db.base.UtcDateTime(timezone=True), nullable=True),
     sa.Column('resolution', sa.Text(), nullable=True),
     sa.Column('claimed_until', db.base.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('next_due_at', db.base.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('source_checkin_id', sa.BigInteger(), nullable=True),
     sa.Column('created_at', db.base.UtcDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', db.base.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['kecamatan_id'], ['kecamatan.id'], name=op.f('fk_cases_kecamatan_id_kecamatan')),
@@ -166,6 +168,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_cases_recipient_id'), ['recipient_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_state'), ['state'], unique=False)
         batch_op.create_index('ix_cases_state_take_due', ['state', 'take_due_at'], unique=False)
+        batch_op.create_index('ix_cases_open_next_due', ['next_due_at'], unique=False,
+                              sqlite_where=sa.text('next_due_at IS NOT NULL'),
+                              postgresql_where=sa.text('next_due_at IS NOT NULL'))
 
     op.create_table('checkin_dues',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -499,6 +504,7 @@ def downgrade() -> None:
 
     op.drop_table('checkin_dues')
     with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index('ix_cases_open_next_due')
         batch_op.drop_index('ix_cases_state_take_due')
         batch_op.drop_index(batch_op.f('ix_cases_state'))
         batch_op.drop_index(batch_op.f('ix_cases_recipient_id'))
