@@ -25,6 +25,8 @@ def build_root_router() -> Router:
         errors.router,
         common.router,
         # Feature routers are added here, before the fallback.
+        __import__("handlers.staff_reports", fromlist=["router"]).router,
+        __import__("handlers.worker_reports", fromlist=["router"]).router,
         fallback.router,
     ]
     root = Router(name="root")
