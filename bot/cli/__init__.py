@@ -8,5 +8,6 @@ from bot.cli import staff as _staff  # noqa: F401
 from bot.cli import run as _run  # noqa: F401
 from bot.cli import jobs as _jobs  # noqa: F401
 from bot.cli import reports as _reports  # noqa: F401
+from bot.cli import sandbox as _sandbox  # noqa: F401
 
 __all__ = ["app"]
