@@ -23,7 +23,7 @@ from bot.config import Settings
 from bot.context import AppContext
 from db.enums import ReminderStatus
 from db.migrate import upgrade_async
-from db.models import FieldWorker, Recipient, Reminder
+from db.models import Case, FieldWorker, Recipient, Reminder
 from sandbox.emulator import TelegramEmulator
 from sandbox.runner import SANDBOX_BOT_USERNAME, SANDBOX_TOKEN, SandboxRun
 from services.clock import OffsetClock
@@ -183,6 +183,12 @@ class SandboxApp:
                 select(func.min(Reminder.due_at)).where(Reminder.status == ReminderStatus.PENDING)
             )
 
+    async def next_case_deadline_at(self) -> datetime | None:
+        """The earliest deadline of an open case (to be taken, or to be resolved)."""
+        assert self.ctx is not None
+        async with self.ctx.session_factory() as session:
+            return await session.scalar(select(func.min(Case.next_due_at)).where(Case.next_due_at.is_not(None)))
+
     async def advance(self, delta: timedelta) -> dict[str, int]:
         """Move time forward by ``delta`` and run one scan tick at once; returns what each task handled."""
         if delta < timedelta(0):
@@ -191,13 +197,23 @@ class SandboxApp:
             self.clock.advance(delta)
             return await self.tick()
 
+    async def advance_past(self, moment: datetime) -> dict[str, int]:
+        """Move to just after ``moment`` (no move when it has passed already) and run one tick."""
+        return await self.advance(max(timedelta(0), moment - self.clock.now() + timedelta(seconds=1)))
+
     async def advance_to_next_reminder(self) -> tuple[datetime | None, dict[str, int]]:
-        """Jump to the earliest pending reminder (no jump when it is already due) and run one tick."""
+        """Jump to the earliest pending reminder and run one tick; (None, {}) when nothing is pending."""
         due = await self.next_reminder_at()
         if due is None:
             return None, {}
-        delta = max(timedelta(0), due - self.clock.now() + timedelta(seconds=1))
-        return due, await self.advance(delta)
+        return due, await self.advance_past(due)
+
+    async def advance_to_next_case_deadline(self) -> tuple[datetime | None, dict[str, int]]:
+        """Jump past the earliest open-case deadline (escalations fire) and run one tick."""
+        due = await self.next_case_deadline_at()
+        if due is None:
+            return None, {}
+        return due, await self.advance_past(due)
 
     async def tick(self) -> dict[str, int]:
         from scheduler.runner import run_due

@@ -295,9 +295,10 @@ class WebChat:
     # ------------------------------------------------------------------ clock
     async def _clock_json(self, handled: dict[str, int] | None = None) -> dict[str, Any]:
         nxt = await self.sandbox.next_reminder_at()
+        case_due = await self.sandbox.next_case_deadline_at()
         now = self.sandbox.now()
         return {"now": _iso(now), "now_ms": int(now.timestamp() * 1000), "next_reminder": _iso(nxt),
-                "handled": handled}
+                "next_case_deadline": _iso(case_due), "handled": handled}
 
     async def clock(self, request: web.Request) -> web.Response:
         return _json(await self._clock_json())
@@ -313,6 +314,10 @@ class WebChat:
                 due, handled = await self.sandbox.advance_to_next_reminder()
                 if due is None:
                     return _error("no reminder is pending", 409)
+            elif step == "next_case_deadline":
+                due, handled = await self.sandbox.advance_to_next_case_deadline()
+                if due is None:
+                    return _error("no open case has a deadline", 409)
             elif step in CLOCK_STEPS:
                 handled = await self.sandbox.advance(CLOCK_STEPS[step])
             elif step == "seconds":
@@ -321,7 +326,7 @@ class WebChat:
                     return _error("seconds must be between 0 and 400 days")
                 handled = await self.sandbox.advance(delta)
             else:
-                return _error(f"unknown step {step!r} (hour, day, week, next_reminder, seconds)")
+                return _error(f"unknown step {step!r} (hour, day, week, next_reminder, next_case_deadline, seconds)")
         except (KeyError, TypeError, ValueError) as exc:
             return _error(f"bad clock request: {exc}")
         result = await self._clock_json(handled)

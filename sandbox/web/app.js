@@ -658,6 +658,11 @@ function renderClock() {
     b.disabled = !next;
     b.title = next ? `Pengingat berikutnya: ${clockText(next)}` : "Tidak ada pengingat yang menunggu";
   }
+  const caseDue = state.clock.next_case_deadline ? new Date(state.clock.next_case_deadline).getTime() : null;
+  for (const b of $$('.clock-step[data-step="next_case_deadline"]')) {
+    b.disabled = !caseDue;
+    b.title = caseDue ? `Tenggat kasus berikutnya: ${clockText(caseDue)}` : "Tidak ada kasus terbuka dengan tenggat";
+  }
 }
 
 function setClock(clock, note) {
@@ -674,7 +679,18 @@ function handledNote(clock) {
   let text = done.length ? `Pemindaian dijalankan — ${done.join(", ")}` : "Pemindaian dijalankan — tidak ada yang jatuh tempo";
   if (failed.length) text += ` · gagal: ${failed.join(", ")}`;
   if (clock.next_reminder) text += ` · pengingat berikutnya ${clockText(new Date(clock.next_reminder).getTime())}`;
+  if (clock.next_case_deadline) text += ` · tenggat kasus ${clockText(new Date(clock.next_case_deadline).getTime())}`;
   return text;
+}
+
+let clockTimer = null;
+function loadClockSoon() {
+  // Reminders and case deadlines appear as people use the bot: keep the "next …" buttons current.
+  clearTimeout(clockTimer);
+  clockTimer = setTimeout(async () => {
+    const clock = await guarded(() => api("/_sandbox/clock"));
+    if (clock) setClock(clock);
+  }, 800);
 }
 
 async function moveClock(step) {
@@ -718,6 +734,7 @@ function onEvent(ev) {
     return;
   }
   if (ev.type === "hello") return;
+  if (ev.type === "message") loadClockSoon();
   if (ev.chat_id !== state.userId) {
     if (ev.type === "message") loadChatsSoon();
     return;

@@ -9,18 +9,16 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.config import Settings
-from sandbox.app import SandboxApp
-from services.clock import OffsetClock
-from tests.conftest import SHARED_DATA, T0
+from tests.conftest import T0
+from tests.sandbox_app.conftest import sandbox_app  # noqa: F401  (the app under test)
 
 CHROMIUM = Path("/usr/bin/chromium")
+HAVE_CHROMIUM = CHROMIUM.exists()
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 CHROMIUM_ARGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -33,26 +31,9 @@ DESKTOP = {"width": 1280, "height": 800}
 
 
 @pytest.fixture
-async def sandbox_app(settings: Settings) -> AsyncIterator[SandboxApp]:
-    """The whole sandbox on a free port, its clock starting at T0 (Monday 09:00 WITA) and flowing on."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"sample data folder {SHARED_DATA} is missing")
-    clock = OffsetClock(T0 - datetime.now(UTC))
-    app = SandboxApp(settings, data_dir=SHARED_DATA, host="127.0.0.1", port=0, clock=clock)
-    await app.start()
-    try:
-        yield app
-        assert app.emulator is not None
-        await app.emulator.wait_until_processed(10)
-        app.emulator.assert_no_violations()
-    finally:
-        await app.stop()
-
-
-@pytest.fixture
 async def browser(tmp_path: Path) -> AsyncIterator[Any]:
     """A Chromium browser context with a fresh profile (tabs share it, like tabs of one browser)."""
-    if not CHROMIUM.exists():
+    if not HAVE_CHROMIUM:
         pytest.skip("Debian's chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
     from playwright.async_api import async_playwright
 
