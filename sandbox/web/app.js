@@ -541,8 +541,8 @@ async function loadPeople() {
     const target = openTarget(p);
     list.append(el("li", { dataset: { open: target }, onclick: (ev) => { if (!ev.target.closest("a")) openPersona(target); } },
       el("div", { class: `avatar k-${p.kind}`, text: initials(p.name) }),
-      el("div", { class: "who" }, el("div", { class: "nm", text: p.name }), el("div", { class: "sub", text: p.subtitle })),
-      badgeFor(p),
+      el("div", { class: "who" }, el("div", { class: "nm", text: p.name }),
+        el("div", { class: "sub" }, badgeFor(p), " ", p.subtitle)),
       el("a", { class: "new-tab", href: `/?open=${encodeURIComponent(target)}`, target: "_blank", title: "Buka di tab baru",
         text: "↗" })));
   }
@@ -567,6 +567,7 @@ async function loadChats() {
       el("div", { class: `avatar k-${c.kind}`, text: initials(c.name) }),
       el("div", { class: "who" }, el("div", { class: "nm", text: c.name }),
         el("div", { class: "sub", text: c.last || c.subtitle || KIND_LABEL[c.kind] || "" })),
+      c.last_date ? el("span", { class: "when", text: hm(c.last_date) }) : null,
       el("a", { class: "new-tab", href: `/?as=${c.user_id}`, target: "_blank", title: "Buka di tab baru", text: "↗" })));
   }
 }
