@@ -68,6 +68,13 @@ class Messenger:
     async def send_photo(self, account: TelegramAccount, photo: Any, **kwargs: Any) -> SendResult:
         return await self._call(account, self.bot.send_photo, chat_id=account.chat_id, photo=photo, **kwargs)
 
+    async def send_voice(self, account: TelegramAccount, voice: Any, **kwargs: Any) -> SendResult:
+        return await self._call(account, self.bot.send_voice, chat_id=account.chat_id, voice=voice, **kwargs)
+
+    async def send_media_group(self, account: TelegramAccount, media: list[Any], **kwargs: Any) -> SendResult:
+        """An album (2-10 items); ``message`` of the result is the list of sent messages."""
+        return await self._call(account, self.bot.send_media_group, chat_id=account.chat_id, media=media, **kwargs)
+
     async def _call(self, account: TelegramAccount, method: Any, **kwargs: Any) -> SendResult:
         try:
             message = await method(**kwargs)

@@ -27,6 +27,11 @@ def build_root_router() -> Router:
         # Feature routers are added here, before the fallback.
         __import__("handlers.staff_reports", fromlist=["router"]).router,
         __import__("handlers.worker_reports", fromlist=["router"]).router,
+        __import__("handlers.recipient_cases", fromlist=["router"]).router,
+        __import__("conversations.obstacle", fromlist=["router"]).router,
+        __import__("conversations.case_note", fromlist=["router"]).router,
+        __import__("handlers.worker_cases", fromlist=["router"]).router,
+        __import__("handlers.staff_queue", fromlist=["router"]).router,
         fallback.router,
     ]
     root = Router(name="root")

@@ -1,3 +1,5 @@
 """The modules whose scan tasks run every tick. Each feature adds its import here."""
 
 from __future__ import annotations
+
+import scheduler.case_tasks  # noqa: F401  (case deadlines and notices)

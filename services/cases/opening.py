@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from db.enums import CaseKind, CaseState, Urgency, WorkerRole
 from db.models import Case, CaseEvent, FieldWorker, Recipient, TelegramAccount
+from services.cases.transitions import next_due
 from services.clock import Clock
 
 # States in which a case still needs work; a new report of the same kind joins such a case.
@@ -36,13 +37,21 @@ async def open_case(
     description: str | None = None,
     voice_file_id: str | None = None,
     source: str = "report",
+    source_checkin_id: int | None = None,
     actor: str = "system",
     actor_account_id: int | None = None,
     settings: Settings,
     clock: Clock,
 ) -> OpenedCase:
-    """Open a case for ``recipient`` (or add to their open case of the same kind) and record the event."""
+    """Open a case for ``recipient`` (or add to their open case of the same kind) and record the event.
+
+    The urgency is at least the kind's floor (settings.cases.kind_urgency: a disaster is always urgent). A
+    follow-up report that is more urgent raises the open case's urgency and brings its deadlines forward.
+    """
     kind, urgency = CaseKind(kind), Urgency(urgency)
+    floor = settings.cases.kind_urgency.get(kind.value)
+    if floor is not None and _rank(Urgency(floor)) < _rank(urgency):
+        urgency = Urgency(floor)
     now = clock.now()
     existing = await session.scalar(
         select(Case)
@@ -57,6 +66,14 @@ async def open_case(
         ))
         if _rank(urgency) < _rank(Urgency(existing.urgency)):
             existing.urgency = urgency  # a more urgent follow-up raises the case's urgency
+            sla = settings.cases.sla[urgency.value]
+            if existing.take_due_at is not None:
+                existing.take_due_at = min(existing.take_due_at, now + timedelta(hours=sla.take_hours))
+            if existing.resolve_due_at is not None:
+                existing.resolve_due_at = min(existing.resolve_due_at, now + timedelta(hours=sla.resolve_hours))
+            existing.next_due_at = next_due(existing)
+        if voice_file_id and not existing.voice_file_id:
+            existing.voice_file_id = voice_file_id
         existing.updated_at = now
         await session.flush()
         return OpenedCase(existing, created=False)
@@ -65,9 +82,9 @@ async def open_case(
     case = Case(
         number=f"tmp-{now.timestamp()}-{recipient.id}-{kind}", recipient_id=recipient.id,
         kecamatan_id=recipient.kecamatan_id, kind=kind, urgency=urgency, state=CaseState.NEW,
-        description=description, voice_file_id=voice_file_id, source=source,
+        description=description, voice_file_id=voice_file_id, source=source, source_checkin_id=source_checkin_id,
         take_due_at=now + timedelta(hours=sla.take_hours), resolve_due_at=now + timedelta(hours=sla.resolve_hours),
-        created_at=now, updated_at=now,
+        next_due_at=now + timedelta(hours=sla.take_hours), created_at=now, updated_at=now,
     )
     session.add(case)
     await session.flush()
@@ -84,7 +101,9 @@ def _rank(urgency: Urgency) -> int:
     return {Urgency.HIGH: 0, Urgency.NORMAL: 1, Urgency.LOW: 2}[urgency]
 
 
-async def tksk_account_of(session: AsyncSession, kecamatan_id: int) -> tuple[FieldWorker | None, TelegramAccount | None]:
+async def tksk_account_of(
+    session: AsyncSession, kecamatan_id: int
+) -> tuple[FieldWorker | None, TelegramAccount | None]:
     """The active TKSK of a kecamatan and their Telegram account (None when they have not joined the bot)."""
     worker = await session.scalar(
         select(FieldWorker).where(

@@ -1,0 +1,316 @@
+"""A recipient reports an obstacle ("Ada kendala"): it becomes a case their TKSK is alerted to at once.
+
+```mermaid
+stateDiagram-v2
+    [*] --> kind: 🆘 menu button, /kendala, or from a check-in (begin_obstacle_report)
+    kind --> description: kind button (8 kinds)
+    description --> description: photo without words (kept; still asks for voice or text)
+    description --> details: voice note, or text (or a photo with a caption)
+    details --> details: photos (up to cases.max_photos), more words, one voice note if none yet
+    details --> [*]: urgency button (a disaster is always urgent: just "Send") → case opened or added to
+    kind --> [*]: /batal
+    description --> [*]: /batal
+    details --> [*]: /batal
+```
+
+What is kept between steps (FSM data, JSON): the kind, the words, the voice note's file_id, the photos'
+file_ids and the check-in it came from. Nothing is written to the case tables before the last tap, so a
+cancelled or abandoned report leaves nothing half-written. A second report of a kind that already has an open
+case is added to that case (``open_case``'s duplicate rule) and the recipient is told so.
+
+Taps to report by voice: 🆘 (1), kind (2), record and send the voice note (3), urgency (4) = 4.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.filters import StateFilter
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Settings
+from bot.filters import ButtonText, RoleFilter
+from bot.messenger import Messenger
+from db.enums import CaseKind, OnboardingState, Role, Urgency
+from db.models import TelegramAccount
+from handlers.keyboards import MENU_HELP, MENU_REPORT, recipient_main_menu
+from services.cases.alerts import alert_added_report, alert_new_case
+from services.cases.opening import open_case, tksk_account_of
+from services.cases.photos import PhotoRef, attach_photos
+from services.cases.transitions import Actor
+from services.cases.views import KIND_ICONS, REPORTABLE_KINDS, URGENCY_ICONS, day_label
+from services.clock import Clock
+from services.i18n_labels import case_kind_label
+
+router = Router(name="obstacle")
+router.message.filter(RoleFilter(Role.RECIPIENT))
+router.callback_query.filter(RoleFilter(Role.RECIPIENT))
+
+# Recipients who may report: joined, aid handed over or on its way.
+REPORTING_STATES = (OnboardingState.ACTIVE, OnboardingState.AID_WAITING)
+MAX_TEXT = 2000
+
+
+class ObstacleReport(StatesGroup):
+    kind = State()
+    description = State()
+    details = State()
+
+
+class ObCb(CallbackData, prefix="ob"):
+    """``ob:<step>:<value>``; only valid in the matching state (an old keyboard just explains)."""
+
+    step: str
+    value: str
+
+
+def kind_keyboard() -> InlineKeyboardMarkup:
+    buttons = [
+        InlineKeyboardButton(text=f"{KIND_ICONS[k]} {case_kind_label(k.value)}",
+                             callback_data=ObCb(step="kind", value=k.value).pack())
+        for k in REPORTABLE_KINDS
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=[buttons[i : i + 2] for i in range(0, len(buttons), 2)])
+
+
+def urgency_keyboard(kind: str, settings: Settings) -> InlineKeyboardMarkup:
+    if settings.cases.kind_urgency.get(kind) == Urgency.HIGH.value:
+        return InlineKeyboardMarkup(inline_keyboard=[[
+            InlineKeyboardButton(text=_("📨 Send the report"), callback_data=ObCb(step="urg", value="high").pack())
+        ]])
+    options = [
+        (Urgency.HIGH, _("Very urgent: I cannot run my business")),
+        (Urgency.NORMAL, _("Urgent, but I can still work")),
+        (Urgency.LOW, _("It can wait a few days")),
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=[
+        [InlineKeyboardButton(text=f"{URGENCY_ICONS[u]} {text}", callback_data=ObCb(step="urg", value=u.value).pack())]
+        for u, text in options
+    ])
+
+
+def _details_prompt(data: dict[str, Any], settings: Settings) -> str:
+    if settings.cases.kind_urgency.get(data.get("kind", "")) == Urgency.HIGH.value:
+        return _("If you can, send photos of the problem now. Then press \"Send the report\".")
+    return _("If you can, send photos of the problem now. Then choose how urgent it is:")
+
+
+def _can_report(account: TelegramAccount | None) -> bool:
+    return bool(account and account.recipient and account.recipient.onboarding_state in REPORTING_STATES)
+
+
+async def begin_obstacle_report(
+    message: Message, state: FSMContext, *, source_checkin_id: int | None = None, **data: Any
+) -> None:
+    """Start a problem report: sets the first state and asks the first question.
+
+    Called from the 🆘 button, /kendala and the check-in flow (``source_checkin_id``: the check-in it came from);
+    ``data`` is what the caller's handler received (``account``, ``session``, ``settings`` …).
+    """
+    account: TelegramAccount | None = data.get("account")
+    if not _can_report(account):
+        await state.clear()
+        await message.answer(_("Please finish joining the program first: send /start."))
+        return
+    await state.set_state(ObstacleReport.kind)
+    await state.set_data({"source_checkin_id": source_checkin_id, "photos": [], "voice": None, "text": ""})
+    await message.answer(
+        _("🆘 What is the problem? Choose one:") + "\n" + _("(Send /batal to stop.)"), reply_markup=kind_keyboard()
+    )
+
+
+@router.callback_query(ObstacleReport.kind, ObCb.filter(F.step == "kind"))
+async def chose_kind(query: CallbackQuery, callback_data: ObCb, state: FSMContext) -> None:
+    if callback_data.value not in {k.value for k in REPORTABLE_KINDS}:
+        await query.answer(_("This button is no longer active. Please use the latest message."), show_alert=True)
+        return
+    await state.update_data(kind=callback_data.value)
+    await state.set_state(ObstacleReport.description)
+    await query.answer()
+    if isinstance(query.message, Message):
+        kind = CaseKind(callback_data.value)
+        await query.message.edit_text(
+            _("🆘 Problem: {kind}").format(kind=f"{KIND_ICONS[kind]} {html.escape(case_kind_label(kind.value))}")
+        )
+        await query.message.answer(
+            _("Tell us what happened: 🎤 hold the microphone button and speak, or write a few words.")
+        )
+
+
+def _photo_ref(message: Message) -> dict[str, Any]:
+    best = message.photo[-1]  # type: ignore[index]
+    return PhotoRef(best.file_id, best.file_unique_id, best.file_size, best.width, best.height).as_dict()
+
+
+async def _add_photo(message: Message, state: FSMContext, settings: Settings) -> tuple[bool, bool]:
+    """Keep the photo; (kept, first of its album). Past the limit the photo is politely refused."""
+    data = await state.get_data()
+    photos = list(data.get("photos") or [])
+    group = message.media_group_id
+    first_of_group = group is None or group != data.get("last_group")
+    if len(photos) >= settings.cases.max_photos:
+        await state.update_data(last_group=group)
+        return False, first_of_group
+    photos.append(_photo_ref(message))
+    await state.update_data(photos=photos, last_group=group)
+    return True, first_of_group
+
+
+@router.message(StateFilter(ObstacleReport), ButtonText(MENU_REPORT, MENU_HELP))
+async def menu_inside_report(message: Message) -> None:
+    await message.answer(_("You are in the middle of a problem report. Finish it, or send /batal to stop."))
+
+
+@router.message(ObstacleReport.description, F.voice | F.text | F.photo)
+async def got_description(message: Message, state: FSMContext, settings: Settings) -> None:
+    if message.text and message.text.startswith("/"):
+        await message.answer(_("Please tell us the problem with a voice note or a few words, or send /batal."))
+        return
+    if message.photo:
+        kept, first = await _add_photo(message, state, settings)
+        if message.caption:
+            await state.update_data(text=message.caption.strip()[:MAX_TEXT])
+        elif first:
+            await message.answer(_("📷 Photo received. Now tell us what happened: a voice note 🎤 or a few words."))
+            return
+        else:
+            return
+    elif message.voice:
+        await state.update_data(voice=message.voice.file_id)
+    else:
+        text = (message.text or "").strip()
+        if len(text) < 3:
+            await message.answer(_("Please tell us a little more: a voice note 🎤 or a few words."))
+            return
+        await state.update_data(text=text[:MAX_TEXT])
+    await state.set_state(ObstacleReport.details)
+    data = await state.get_data()
+    await message.answer(_("Thank you.") + " " + _details_prompt(data, settings),
+                         reply_markup=urgency_keyboard(data["kind"], settings))
+
+
+@router.message(ObstacleReport.details, F.photo)
+async def got_photo(message: Message, state: FSMContext, settings: Settings) -> None:
+    kept, first = await _add_photo(message, state, settings)
+    if message.caption:
+        data = await state.get_data()
+        await state.update_data(text=(str(data.get("text") or "") + "\n" + message.caption.strip())[:MAX_TEXT])
+    if not first:
+        return  # one answer per album
+    data = await state.get_data()
+    if kept:
+        text = _("📷 Photo received ({count} of {max}).").format(
+            count=len(data.get("photos") or []), max=settings.cases.max_photos)
+    else:
+        text = _("That is enough photos ({max}).").format(max=settings.cases.max_photos)
+    await message.answer(text + " " + _details_prompt(data, settings),
+                         reply_markup=urgency_keyboard(data["kind"], settings))
+
+
+@router.message(ObstacleReport.details, F.voice | F.text)
+async def got_more_words(message: Message, state: FSMContext, settings: Settings) -> None:
+    data = await state.get_data()
+    if message.text and message.text.startswith("/"):
+        await message.answer(_details_prompt(data, settings), reply_markup=urgency_keyboard(data["kind"], settings))
+        return
+    if message.voice:
+        if data.get("voice"):
+            reply = _("I already have a voice note for this report. You can add words in writing.")
+        else:
+            await state.update_data(voice=message.voice.file_id)
+            reply = _("🎤 Voice note received.")
+    else:
+        text = (str(data.get("text") or "") + "\n" + (message.text or "").strip()).strip()
+        await state.update_data(text=text[:MAX_TEXT])
+        reply = _("Added to your report.")
+    await message.answer(reply + " " + _details_prompt(data, settings),
+                         reply_markup=urgency_keyboard(data["kind"], settings))
+
+
+@router.callback_query(ObstacleReport.details, ObCb.filter(F.step == "urg"))
+async def submit(
+    query: CallbackQuery,
+    callback_data: ObCb,
+    state: FSMContext,
+    session: AsyncSession,
+    account: TelegramAccount,
+    settings: Settings,
+    clock: Clock,
+    messenger: Messenger,
+) -> None:
+    if callback_data.value not in Urgency._value2member_map_ or not _can_report(account):
+        await query.answer(_("This button is no longer active. Please use the latest message."), show_alert=True)
+        return
+    data = await state.get_data()
+    recipient = account.recipient
+    assert recipient is not None
+    photos = [PhotoRef.from_dict(p) for p in data.get("photos") or []]
+    text = (data.get("text") or "").strip() or None
+    opened = await open_case(
+        session, recipient=recipient, kind=data["kind"], urgency=callback_data.value, description=text,
+        voice_file_id=data.get("voice"), source="checkin" if data.get("source_checkin_id") else "report",
+        source_checkin_id=data.get("source_checkin_id"), actor=Actor.of(account).label,
+        actor_account_id=account.id, settings=settings, clock=clock,
+    )
+    case = opened.case
+    await attach_photos(session, case, photos, now=clock.now())
+    await state.clear()
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+    if opened.created:
+        await alert_new_case(messenger, session, case, settings=settings)
+        worker, tksk_account = await tksk_account_of(session, case.kecamatan_id)
+        deadline = case.take_due_at.astimezone(settings.program.tz) if case.take_due_at else None
+        when = (
+            day_label(deadline.date(), clock.now().astimezone(settings.program.tz).date())
+            + " " + deadline.strftime("%H:%M") if deadline else "-"
+        )
+        if worker is not None and tksk_account is not None:
+            nxt = _("Your TKSK {name} has been told and will contact you by {when} at the latest.").format(
+                name=html.escape(worker.name), when=when)
+        else:
+            nxt = _("Dinas Sosial has been told and will contact you by {when} at the latest.").format(when=when)
+        reply = _("✅ Your report is saved as case <b>{number}</b>.").format(number=html.escape(case.number))
+    else:
+        await alert_added_report(
+            messenger, session, case, settings=settings, note=text, voice_file_id=data.get("voice"),
+            photo_file_ids=[p.file_id for p in photos],
+        )
+        reply = _("✅ You already have an open case about this: <b>{number}</b>. I added this report to it.").format(
+            number=html.escape(case.number))
+        nxt = _("The people handling it have been told.")
+    follow = _("You can follow it with 📂 Status of my reports.")
+    target = query.message if isinstance(query.message, Message) else None
+    if target is not None:
+        await target.answer(f"{reply}\n{nxt}\n{follow}", reply_markup=recipient_main_menu())
+
+
+@router.callback_query(ObCb.filter())
+async def stale_obstacle_button(query: CallbackQuery) -> None:
+    await query.answer(_("This button is no longer active. Please use the latest message."), show_alert=True)
+
+
+@router.message(StateFilter(ObstacleReport.kind))
+async def kind_expected(message: Message) -> None:
+    await message.answer(_("Please choose the kind of problem with the buttons above, or send /batal."),
+                         reply_markup=kind_keyboard())
+
+
+@router.message(StateFilter(ObstacleReport.description))
+async def description_expected(message: Message) -> None:
+    await message.answer(_("Please tell us the problem with a voice note 🎤 or a few words, or send /batal."))
+
+
+@router.message(StateFilter(ObstacleReport.details))
+async def details_expected(message: Message, state: FSMContext, settings: Settings) -> None:
+    data = await state.get_data()
+    await message.answer(_("I cannot use this here.") + " " + _details_prompt(data, settings),
+                         reply_markup=urgency_keyboard(data["kind"], settings))
