@@ -151,6 +151,8 @@ class TelegramAccount(Base):
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), unique=True)
     # The account belongs to a relative who helps the recipient (shared phone).
     is_proxy: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The number of the account's own contact, shared with the contact button during onboarding (E.164).
+    contact_phone: Mapped[str | None] = mapped_column(String(20))
     blocked_at: Mapped[datetime | None]
     commands_role: Mapped[str | None] = mapped_column(String(20))  # role whose commands were last set
     created_at: Mapped[datetime]

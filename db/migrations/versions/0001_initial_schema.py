@@ -199,6 +199,7 @@ def upgrade() -> None:
     sa.Column('worker_id', sa.Integer(), nullable=True),
     sa.Column('staff_id', sa.Integer(), nullable=True),
     sa.Column('is_proxy', sa.Boolean(), nullable=False),
+    sa.Column('contact_phone', sa.String(length=20), nullable=True),
     sa.Column('blocked_at', db.base.UtcDateTime(timezone=True), nullable=True),
     sa.Column('commands_role', sa.String(length=20), nullable=True),
     sa.Column('created_at', db.base.UtcDateTime(timezone=True), nullable=False),
