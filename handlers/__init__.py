@@ -25,6 +25,10 @@ def build_root_router() -> Router:
         errors.router,
         common.router,
         # Feature routers are added here, before the fallback.
+        __import__("conversations.onboarding", fromlist=["router"]).router,
+        __import__("conversations.worker_onboarding", fromlist=["router"]).router,
+        __import__("handlers.staff_invites", fromlist=["router"]).router,
+        __import__("handlers.worker", fromlist=["router"]).router,
         __import__("handlers.staff_reports", fromlist=["router"]).router,
         __import__("handlers.worker_reports", fromlist=["router"]).router,
         __import__("handlers.recipient_cases", fromlist=["router"]).router,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram import F, Router
 from aiogram.filters import Command, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
@@ -70,7 +72,14 @@ async def show_home(message: Message, role: Role, account: TelegramAccount | Non
 
 
 @router.message(CommandStart(deep_link=False), F.text.regexp(r"^/start(@\w+)?\s*$"))
-async def start(message: Message, state: FSMContext, role: Role, account: TelegramAccount | None) -> None:
+async def start(
+    message: Message, state: FSMContext, role: Role, account: TelegramAccount | None, **data: Any
+) -> None:
+    from conversations.onboarding import resume_onboarding
+
+    # A recipient who has not finished onboarding goes back to their step; an unknown person is told how to join.
+    if await resume_onboarding(message, state, role, account, data):
+        return
     await state.clear()
     await show_home(message, role, account)
 

@@ -2,4 +2,6 @@
 
 from __future__ import annotations
 
+import scheduler.onboarding_tasks  # noqa: F401  (aid arrived: invite waiting recipients to confirm receipt)
+
 import scheduler.case_tasks  # noqa: F401  (case deadlines and notices)

@@ -1,0 +1,67 @@
+"""Onboarding scan: recipients waiting for their aid (``AID_WAITING``) whose roster row has since got an aid date
+(a roster re-import) are invited to confirm receipt.
+
+Each recipient is claimed by moving them to ``AID_RECEIPT`` in the same transaction as the send (rows locked
+with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so the invitation goes out once. A transient send failure
+(429, network) rolls the move back for the next tick; a blocked bot (403) keeps the move: the person finds the
+step with /start when they come back.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+
+from bot.messenger import SendOutcome
+from db.enums import OnboardingState
+from db.models import Recipient, TelegramAccount
+from scheduler.tasks import TaskRun, scan_task
+
+log = logging.getLogger("uep.scheduler.onboarding")
+
+
+@scan_task("onboarding_aid_arrived")
+async def invite_to_aid_receipt(run: TaskRun) -> int:
+    from aiogram.utils.i18n import gettext as _
+
+    from conversations.onboarding import aid_prompt
+    from services.onboarding.aid import ensure_package
+
+    ctx = run.ctx
+    handled = 0
+    async with ctx.session_factory() as session:
+        query = (
+            select(Recipient.id)
+            .where(Recipient.onboarding_state == OnboardingState.AID_WAITING, Recipient.aid_date.is_not(None))
+            .order_by(Recipient.id)
+            .limit(ctx.settings.scheduler.batch_size)
+        )
+        ids = list(await session.scalars(query))
+    for recipient_id in ids:
+        async with ctx.session_factory() as session:
+            lock = select(Recipient).where(
+                Recipient.id == recipient_id, Recipient.onboarding_state == OnboardingState.AID_WAITING
+            )
+            if session.bind.dialect.name == "postgresql":
+                lock = lock.with_for_update(skip_locked=True, of=Recipient)
+            recipient = await session.scalar(lock)
+            if recipient is None or recipient.aid_date is None:
+                await session.rollback()
+                continue
+            recipient.onboarding_state = OnboardingState.AID_RECEIPT
+            recipient.updated_at = run.now
+            package = await ensure_package(session, recipient, ctx.settings)
+            account = await session.scalar(select(TelegramAccount).where(TelegramAccount.recipient_id == recipient.id))
+            if account is not None:
+                with run.messenger.speaking_to(account):
+                    text, markup = aid_prompt(package)
+                    text = _("📦 Good news: your aid is now recorded as handed over.") + "\n\n" + text
+                    result = await run.messenger.send(account, text, reply_markup=markup)
+                if result.outcome is SendOutcome.RETRY:
+                    await session.rollback()
+                    log.info("recipient %s: aid invitation postponed (%s)", recipient_id, result.error)
+                    continue
+            await session.commit()
+            handled += 1
+    return handled
