@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
@@ -13,7 +12,9 @@ from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from bot.commands import CommandsSyncMiddleware
 from bot.context import AppContext
 from bot.i18n import AccountI18nMiddleware, CatalogI18n
+from bot.inline_filters import inline_magic_filters
 from bot.middlewares import DbSessionMiddleware, IdentityMiddleware, ThrottlingMiddleware
+from bot.telegram_session import PinnedAiohttpSession
 from db.fsm_storage import DatabaseStorage
 
 
@@ -22,7 +23,7 @@ def create_bot(ctx: AppContext, *, token: str | None = None) -> Bot:
     api = TelegramAPIServer.from_base(ctx.settings.telegram.api_base)
     return Bot(
         token=token or ctx.settings.require_token(),
-        session=AiohttpSession(api=api),
+        session=PinnedAiohttpSession(api=api),
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
 
@@ -67,4 +68,5 @@ def create_dispatcher(ctx: AppContext, *, i18n: CatalogI18n | None = None) -> Di
     )
     dp.update.outer_middleware(CommandsSyncMiddleware())
     dp.include_router(build_root_router())
+    inline_magic_filters(dp)  # aiogram would run each magic filter in a thread
     return dp
