@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -80,7 +81,7 @@ async def open_case(
 
     sla = settings.cases.sla[urgency.value]
     case = Case(
-        number=f"tmp-{now.timestamp()}-{recipient.id}-{kind}", recipient_id=recipient.id,
+        number=f"tmp-{secrets.token_hex(8)}", recipient_id=recipient.id,  # fits String(20) until renumbered
         kecamatan_id=recipient.kecamatan_id, kind=kind, urgency=urgency, state=CaseState.NEW,
         description=description, voice_file_id=voice_file_id, source=source, source_checkin_id=source_checkin_id,
         take_due_at=now + timedelta(hours=sla.take_hours), resolve_due_at=now + timedelta(hours=sla.resolve_hours),
