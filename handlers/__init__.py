@@ -25,6 +25,7 @@ def build_root_router() -> Router:
         errors.router,
         common.router,
         # Feature routers are added here, before the fallback.
+        __import__("conversations.broadcast", fromlist=["router"]).router,
         __import__("conversations.onboarding", fromlist=["router"]).router,
         __import__("conversations.worker_onboarding", fromlist=["router"]).router,
         __import__("handlers.staff_invites", fromlist=["router"]).router,

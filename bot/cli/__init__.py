@@ -10,5 +10,6 @@ from bot.cli import run as _run  # noqa: F401
 from bot.cli import jobs as _jobs  # noqa: F401
 from bot.cli import reports as _reports  # noqa: F401
 from bot.cli import sandbox as _sandbox  # noqa: F401
+from bot.cli import broadcast as _broadcast  # noqa: F401
 
 __all__ = ["app"]
