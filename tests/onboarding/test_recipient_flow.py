@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from db.enums import CaseKind, ConsentDecision, OnboardingState, PhotoStatus, ReminderStatus
-from db.models import AidItem, AidPackage, Case, CheckinDue, ConsentRecord, Invitation, Photo, Reminder
 from bot.i18n import CatalogI18n
+from db.enums import ConsentDecision, OnboardingState, PhotoStatus, ReminderStatus
+from db.models import AidItem, AidPackage, Case, CheckinDue, ConsentRecord, Invitation, Photo, Reminder
 from handlers.keyboards import MENU_HELP, MENU_PROBLEM, MENU_REPORT, MENU_STATUS
 from sandbox.runner import SandboxRun
 from tests.onboarding.helpers import (
     LINK_RE,
     CountingPerson,
     account_of,
-    invitation_link,
     make_recipient,
     make_tksk,
     reload_recipient,

@@ -198,7 +198,8 @@ async def test_expired_and_reused_invitations_are_refused(sandbox: SandboxRun) -
     await other.wait_for("tidak berlaku")
     r2 = await make_recipient(sandbox, nik="6472010101800002", name="Kedua")
     old = await invitation_link(sandbox, r2.id)
-    sandbox.ctx.clock.set(sandbox.ctx.clock.now() + timedelta(hours=sandbox.ctx.settings.onboarding.invitation_ttl_hours))
+    ttl = timedelta(hours=sandbox.ctx.settings.onboarding.invitation_ttl_hours)
+    sandbox.ctx.clock.set(sandbox.ctx.clock.now() + ttl)
     await other.command("start", old.rsplit("=", 1)[1])
     await other.wait_for("sudah kedaluwarsa")
     await sandbox.settle()
@@ -362,6 +363,7 @@ async def test_privacy_withdrawal(sandbox: SandboxRun) -> None:
     await person.press("🚪 Tarik persetujuan saya")
     sure = await person.wait_for("Anda yakin?")
     assert "tetap disimpan Dinas Sosial" in sure.text
+    withdraw_data = sure.inline_keyboard[0][0]["callback_data"]
     await person.press("Ya, tarik")
     await person.wait_for("Persetujuan Anda sudah ditarik")
     await tksk.wait_for("menarik persetujuannya")
@@ -373,7 +375,9 @@ async def test_privacy_withdrawal(sandbox: SandboxRun) -> None:
     async with sandbox.ctx.session_factory() as s:
         decisions = list(await s.scalars(select(ConsentRecord.decision).order_by(ConsentRecord.id)))
     assert decisions == [ConsentDecision.AGREE, ConsentDecision.WITHDRAW]
-    # The old withdraw button no longer does anything.
-    await person.command("lapor")
+    # The old withdraw button no longer does anything: the account is not a recipient any more.
+    await person.press_callback(sure.message_id, withdraw_data)
     await sandbox.settle()
+    assert "tidak berlaku" in person.callback_answers[-1]["text"]
+    assert await _count(sandbox, ConsentRecord) == 2
     assert await _count(sandbox, TelegramAccount, TelegramAccount.recipient_id == r.id) == 0

@@ -7,8 +7,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from db.enums import OnboardingState, StaffRole
-from db.models import AuditLog, Invitation, Staff, TelegramAccount
+from db.enums import StaffRole
+from db.models import AuditLog, Invitation, Staff
 from sandbox.runner import SandboxRun
 from tests import factories
 from tests.onboarding.helpers import LINK_RE, account_of, make_recipient, make_tksk
