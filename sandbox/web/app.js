@@ -230,6 +230,7 @@ function renderBubble(m) {
     const img = el("img", { class: "photo", src: `/_sandbox/files/${encodeURIComponent(m.photo.file_id)}`, alt: "foto",
       loading: "lazy", width: m.photo.width, height: m.photo.height });
     img.addEventListener("click", () => window.open(`/_sandbox/files/${encodeURIComponent(m.photo.full)}`, "_blank"));
+    img.addEventListener("load", () => { if (nearBottom(img.getBoundingClientRect().height + 150)) scrollDown(); });
     bubble.append(img);
   } else if (m.sticker) {
     bubble.append(el("div", { class: "sticker", text: m.sticker.emoji || "🖼️" }));
@@ -290,10 +291,11 @@ function messageNode(m) {
   return wrap;
 }
 
-function atBottom() {
+function nearBottom(px) {
   const box = $("#messages");
-  return box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+  return box.scrollHeight - box.scrollTop - box.clientHeight < px;
 }
+function atBottom() { return nearBottom(80); }
 
 function scrollDown() {
   const box = $("#messages");
@@ -324,6 +326,8 @@ function removeMessage(id) {
 
 // ------------------------------------------------------------------ keyboards and input
 function renderReplyKeyboard() {
+  const stick = atBottom();
+  requestAnimationFrame(() => { if (stick) scrollDown(); });
   const box = $("#reply-kb");
   const markup = state.replyMarkup;
   const rows = (markup && markup.keyboard) || [];
@@ -574,6 +578,21 @@ async function loadChats() {
 let chatsTimer = null;
 function loadChatsSoon() { clearTimeout(chatsTimer); chatsTimer = setTimeout(loadChats, 300); }
 
+let personaTimer = null;
+function refreshPersonaSoon() {
+  // A recipient's onboarding state changes as they talk to the bot: keep their card current.
+  clearTimeout(personaTimer);
+  const userId = state.userId;
+  personaTimer = setTimeout(async () => {
+    const chat = await guarded(() => api(`/_sandbox/chats/${userId}`));
+    if (!chat || userId !== state.userId || !chat.persona) return;
+    const before = JSON.stringify(state.chat && state.chat.persona);
+    state.chat.persona = chat.persona;
+    state.chat.phone = chat.phone;
+    if (JSON.stringify(chat.persona) !== before) renderPersonaCard();
+  }, 700);
+}
+
 function renderPersonaCard(open) {
   const card = $("#persona-card");
   const p = state.chat && state.chat.persona;
@@ -751,7 +770,7 @@ function onEvent(ev) {
         if (changed) state.kbHidden = false;
         renderReplyKeyboard();
       }
-      if (ev.type === "message") loadChatsSoon();
+      if (ev.type === "message") { loadChatsSoon(); refreshPersonaSoon(); }
       break;
     case "delete":
       removeMessage(ev.message.id);
