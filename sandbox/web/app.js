@@ -72,7 +72,8 @@ function el(tag, attrs = {}, ...children) {
 }
 
 function initials(name) {
-  return (name || "?").split(/\s+/).filter(Boolean).slice(0, 2).map((w) => w[0].toUpperCase()).join("");
+  const words = (name || "").split(/\s+/).filter((w) => /^\p{L}/u.test(w));
+  return words.slice(0, 2).map((w) => w[0].toUpperCase()).join("") || "?";
 }
 
 const timeFmt = new Intl.DateTimeFormat("id-ID", { timeZone: TZ, hour: "2-digit", minute: "2-digit", hour12: false });
@@ -642,7 +643,9 @@ async function openChat(userId, { fresh = false } = {}) {
   $("#as-name").textContent = name;
   document.title = `${name} · UEP Sandbox`;
   const p = chat.persona;
-  renderPersonaCard(fresh || (p && p.kind === "recipient" && p.state === "not_joined") ? true : undefined);
+  const wide = window.matchMedia("(min-width: 801px)").matches;
+  const notJoined = p && p.kind === "recipient" && p.state === "not_joined";
+  renderPersonaCard(notJoined || (fresh && wide) ? true : fresh ? false : undefined);
   $("#no-chat").hidden = true;
   $("#app").classList.replace("show-list", "show-chat");
   history.replaceState(null, "", `/?as=${userId}`);
