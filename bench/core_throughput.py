@@ -329,7 +329,12 @@ async def _main(args: argparse.Namespace) -> dict[str, Any]:
                     if args.profile == kind:
                         import pstats
 
-                        pstats.Stats(str(Path(tmp) / f"{kind}.prof")).sort_stats("tottime").print_stats(45)
+                        import shutil
+
+                        kept = Path(tempfile.gettempdir()) / f"uep-bench-{kind}.prof"
+                        shutil.copyfile(Path(tmp) / f"{kind}.prof", kept)
+                        pstats.Stats(str(kept)).sort_stats("tottime").print_stats(45)
+                        print(f"profile kept at {kept} (python -m pstats {kept})")
         violations = emu.violations
         results["emulator_violations"] = len(violations)
     finally:
