@@ -168,7 +168,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_cases_recipient_id'), ['recipient_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_state'), ['state'], unique=False)
         batch_op.create_index('ix_cases_state_take_due', ['state', 'take_due_at'], unique=False)
-        batch_op.create_index('ix_cases_open_next_due', ['next_due_at'], unique=False,
+        batch_op.create_index('ix_cases_open_next_due',
+                              ['next_due_at', 'state', 'kind', 'kecamatan_id', 'urgency', 'overdue'], unique=False,
                               sqlite_where=sa.text('next_due_at IS NOT NULL'),
                               postgresql_where=sa.text('next_due_at IS NOT NULL'))
 
