@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import scheduler.onboarding_tasks  # noqa: F401  (aid arrived: invite waiting recipients to confirm receipt)
-
 import scheduler.case_tasks  # noqa: F401  (case deadlines and notices)
+import scheduler.onboarding_tasks  # noqa: F401  (aid arrived: invite waiting recipients to confirm receipt)
 import services.broadcast.worker  # noqa: F401  (starts scheduled broadcasts)
