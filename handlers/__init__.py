@@ -32,6 +32,7 @@ def build_root_router() -> Router:
         __import__("handlers.worker", fromlist=["router"]).router,
         __import__("handlers.staff_reports", fromlist=["router"]).router,
         __import__("handlers.worker_reports", fromlist=["router"]).router,
+        __import__("conversations.checkin", fromlist=["router"]).router,
         __import__("handlers.recipient_cases", fromlist=["router"]).router,
         __import__("conversations.obstacle", fromlist=["router"]).router,
         __import__("conversations.case_note", fromlist=["router"]).router,

@@ -1,0 +1,24 @@
+"""Scan tasks of check-ins: reminders and missed periods, the TKSK's daily digest, photo downloads."""
+
+from __future__ import annotations
+
+from scheduler.tasks import TaskRun, scan_task
+from services.photos import process_photos
+from services.reminders import send_due_reminders, send_missed_digests
+
+
+@scan_task("checkin_reminders")
+async def checkin_reminders(run: TaskRun) -> int:
+    return await send_due_reminders(run.ctx, run.messenger, run.now)
+
+
+@scan_task("missed_digest")
+async def missed_digest(run: TaskRun) -> int:
+    return await send_missed_digests(run.ctx, run.messenger, run.now)
+
+
+@scan_task("photo_downloads")
+async def photo_downloads(run: TaskRun) -> int:
+    outcomes = await process_photos(run.messenger.bot, run.ctx.session_factory, settings=run.ctx.settings,
+                                    now=run.now, limit=run.ctx.settings.scheduler.batch_size)
+    return len(outcomes)

@@ -1,0 +1,211 @@
+"""Photos from Telegram, stored content-addressed and checked for reuse.
+
+Every photo the bot accepts (check-ins, aid receipts, case reports) is first a ``Photo`` row with status
+``pending`` and its Telegram ``file_id``: that is all a conversation needs, so a slow or failed download never
+blocks anyone. The downloader then fetches it through getFile (the bot only ever asks for a size under
+Telegram's 20 MB download limit), stores it under ``storage.media_dir/ab/cd/<sha256>.jpg``, computes a
+perceptual hash, and flags reuse: the same or a near-identical picture as an earlier photo of this recipient or
+of anyone else marks the check-in for the TKSK to review (never silently accepted, never rejected).
+Failed downloads are retried by the scan task with a growing delay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import imagehash
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.types import Document, PhotoSize
+from PIL import Image, UnidentifiedImageError
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from db.enums import PhotoStatus
+from db.models import Checkin, Photo
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+LEASE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoRef:
+    """What a conversation keeps of a photo between steps (JSON-serialisable for the FSM)."""
+
+    file_id: str
+    file_unique_id: str
+    file_size: int | None = None
+    width: int | None = None
+    height: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"file_id": self.file_id, "file_unique_id": self.file_unique_id, "file_size": self.file_size,
+                "width": self.width, "height": self.height}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PhotoRef:
+        return cls(data["file_id"], data["file_unique_id"], data.get("file_size"), data.get("width"),
+                   data.get("height"))
+
+
+class PhotoTooLarge(ValueError):
+    """Every size of the picture is over Telegram's download limit for bots."""
+
+
+def best_photo_size(sizes: Sequence[PhotoSize], max_bytes: int) -> PhotoRef:
+    """The largest size Telegram lets a bot download (sizes of unknown byte size count as fitting)."""
+    fitting = [s for s in sizes if s.file_size is None or s.file_size <= max_bytes]
+    if not fitting:
+        raise PhotoTooLarge
+    best = max(fitting, key=lambda s: s.width * s.height)
+    return PhotoRef(best.file_id, best.file_unique_id, best.file_size, best.width, best.height)
+
+
+def image_document(document: Document, max_bytes: int) -> PhotoRef | None:
+    """A document that is an image counts as a photo; None for any other file."""
+    mime = (document.mime_type or "").lower()
+    name = (document.file_name or "").lower()
+    if not (mime.startswith("image/") or name.endswith((".jpg", ".jpeg", ".png", ".webp", ".heic"))):
+        return None
+    if document.file_size is not None and document.file_size > max_bytes:
+        raise PhotoTooLarge
+    return PhotoRef(document.file_id, document.file_unique_id, document.file_size)
+
+
+def add_pending(
+    session: AsyncSession, ref: PhotoRef, *, now: datetime, recipient_id: int | None,
+    checkin_id: int | None = None, case_id: int | None = None, aid_package_id: int | None = None,
+) -> Photo:
+    photo = Photo(
+        recipient_id=recipient_id, checkin_id=checkin_id, case_id=case_id, aid_package_id=aid_package_id,
+        file_id=ref.file_id, file_unique_id=ref.file_unique_id, file_size=ref.file_size, width=ref.width,
+        height=ref.height, status=PhotoStatus.PENDING, attempts=0, next_attempt_at=now, created_at=now,
+    )
+    session.add(photo)
+    return photo
+
+
+def media_path(media_dir: Path, sha256: str) -> Path:
+    return media_dir / sha256[:2] / sha256[2:4] / f"{sha256}.jpg"
+
+
+def perceptual_hash(data: bytes) -> str:
+    with Image.open(io.BytesIO(data)) as img:
+        return str(imagehash.phash(img.convert("RGB")))
+
+
+def hamming(a: str, b: str) -> int:
+    return (int(a, 16) ^ int(b, 16)).bit_count()
+
+
+async def find_reuse(session: AsyncSession, photo: Photo, *, max_distance: int) -> Photo | None:
+    """An earlier stored photo (of anyone) that is the same or a near-identical picture, outside this check-in."""
+    others = select(Photo.id, Photo.sha256, Photo.phash).where(
+        Photo.status == PhotoStatus.STORED, Photo.id != photo.id, Photo.created_at <= photo.created_at,
+        Photo.aid_package_id.is_(None),  # aid-receipt pictures show the tools, not the business at work
+    )
+    if photo.checkin_id is not None:
+        others = others.where(or_(Photo.checkin_id.is_(None), Photo.checkin_id != photo.checkin_id))
+    best: tuple[int, int] | None = None
+    for other_id, sha, phash in await session.execute(others):
+        distance = 0 if sha == photo.sha256 else (hamming(phash, photo.phash) if phash and photo.phash else 65)
+        if distance <= max_distance and (best is None or distance < best[0]):
+            best = (distance, other_id)
+    return await session.get(Photo, best[1]) if best else None
+
+
+@dataclass(slots=True)
+class StoreOutcome:
+    photo_id: int
+    stored: bool
+    reused_photo_id: int | None = None
+    checkin_id: int | None = None
+
+
+async def download_and_store(bot: Bot, session: AsyncSession, photo: Photo, *, settings: Settings,
+                             now: datetime) -> StoreOutcome:
+    """Fetch one pending photo. On failure the row is rescheduled with backoff; the caller commits."""
+    photo.attempts += 1
+    try:
+        file = await bot.get_file(photo.file_id)
+        if file.file_size is not None and file.file_size > settings.storage.max_download_bytes:
+            photo.status, photo.next_attempt_at = PhotoStatus.TOO_LARGE, None
+            return StoreOutcome(photo.id, False)
+        buffer = io.BytesIO()
+        await bot.download_file(file.file_path, destination=buffer, timeout=60)
+        data = buffer.getvalue()
+        phash = await asyncio.to_thread(perceptual_hash, data)
+    except (TelegramAPIError, TimeoutError, OSError, UnidentifiedImageError) as exc:
+        permanent = isinstance(exc, TelegramBadRequest | UnidentifiedImageError) and photo.attempts >= 3
+        if permanent or photo.attempts >= MAX_ATTEMPTS:
+            photo.status, photo.next_attempt_at = PhotoStatus.FAILED, None
+        else:
+            photo.status = PhotoStatus.PENDING
+            photo.next_attempt_at = now + timedelta(minutes=2 ** photo.attempts)
+        log.info("photo %s download failed (attempt %s): %s", photo.id, photo.attempts, type(exc).__name__)
+        return StoreOutcome(photo.id, False)
+    sha = hashlib.sha256(data).hexdigest()
+    path = media_path(Path(settings.storage.media_dir), sha)
+    if not path.exists():
+        await asyncio.to_thread(_write, path, data)
+    photo.sha256, photo.phash, photo.path = sha, phash, str(path)
+    photo.file_size = photo.file_size or len(data)
+    photo.status, photo.next_attempt_at = PhotoStatus.STORED, None
+    reused = None
+    if photo.checkin_id is not None:
+        match = await find_reuse(session, photo, max_distance=settings.checkin.photo_reuse_distance)
+        if match is not None:
+            photo.reuse_of_photo_id = match.id
+            await session.execute(update(Checkin).where(Checkin.id == photo.checkin_id).values(reuse_flagged=True))
+            reused = match.id
+    return StoreOutcome(photo.id, True, reused, photo.checkin_id)
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".part")
+    tmp.write_bytes(data)
+    tmp.replace(path)  # atomic: a crash never leaves half a picture under its final name
+
+
+async def claim_due(session_factory: async_sessionmaker[AsyncSession], now: datetime, limit: int,
+                    photo_ids: Sequence[int] | None = None) -> list[int]:
+    """Claim pending photos due for a (re)try; a lease keeps other processes off them meanwhile."""
+    async with session_factory.begin() as session:
+        query = (
+            select(Photo.id)
+            .where(Photo.status == PhotoStatus.PENDING, Photo.next_attempt_at <= now)
+            .order_by(Photo.next_attempt_at, Photo.id)
+            .limit(limit)
+        )
+        if photo_ids is not None:
+            query = query.where(Photo.id.in_(list(photo_ids)))
+        if session.bind.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        ids = list(await session.scalars(query))
+        if ids:
+            # The lease: next_attempt_at moves past now, so another scan skips these until it runs out.
+            await session.execute(update(Photo).where(Photo.id.in_(ids)).values(next_attempt_at=now + LEASE))
+    return ids
+
+
+async def process_photos(bot: Bot, session_factory: async_sessionmaker[AsyncSession], *, settings: Settings,
+                         now: datetime, limit: int, photo_ids: Sequence[int] | None = None) -> list[StoreOutcome]:
+    outcomes: list[StoreOutcome] = []
+    for photo_id in await claim_due(session_factory, now, limit, photo_ids):
+        async with session_factory.begin() as session:
+            photo = await session.get(Photo, photo_id)
+            if photo is not None and photo.status == PhotoStatus.PENDING:
+                outcomes.append(await download_and_store(bot, session, photo, settings=settings, now=now))
+    return outcomes

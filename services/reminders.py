@@ -1,0 +1,178 @@
+"""Check-in reminders and missed check-ins, sent by the scan job.
+
+Each reminder is a row with a due time and a unique key (recipient, period, step), so it is sent at most once.
+Rows are claimed with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) so several bot processes never
+double-send. After downtime several steps of one period may be overdue at once: only the latest goes out, the
+older ones are skipped, so nobody gets a burst of stale reminders. Nothing is sent to a recipient in quiet hours.
+The ``checkin_missed`` row closes a period nobody reported for: the period counts as missed, the business
+status becomes unknown, the next period is scheduled, and the TKSK hears of it in their daily digest.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Settings
+from bot.context import AppContext
+from bot.messenger import Messenger, SendOutcome
+from db.claims import claim_rows
+from db.enums import BusinessStatus, CheckinDueState, ReminderStatus
+from db.models import CheckinDue, Recipient, Reminder, TelegramAccount
+from services.cases import tksk_account_of
+from services.checkins import set_business_status
+from services.schedule import MISSED_KIND, REMINDER_KIND, outside_quiet_hours, schedule_next_checkin
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(minutes=5)
+KINDS = (REMINDER_KIND, MISSED_KIND)
+MAX_ATTEMPTS = 5
+
+
+def in_quiet_hours(now: datetime, settings: Settings) -> bool:
+    return outside_quiet_hours(now, settings) != now
+
+
+async def claim(ctx: AppContext, now: datetime, limit: int) -> list[int]:
+    return await claim_rows(
+        ctx.session_factory, Reminder,
+        where=[Reminder.kind.in_(KINDS), Reminder.status == ReminderStatus.PENDING, Reminder.due_at <= now],
+        order_by=[Reminder.due_at, Reminder.id], limit=limit, now=now, lease=LEASE,
+    )
+
+
+def reminder_keyboard() -> InlineKeyboardMarkup:
+    from conversations.checkin import CiCb
+
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text=_("📋 Report now"), callback_data=CiCb(step="open").pack())]]
+    )
+
+
+async def _recipient_account(session: AsyncSession, recipient_id: int) -> TelegramAccount | None:
+    return await session.scalar(select(TelegramAccount).where(TelegramAccount.recipient_id == recipient_id))
+
+
+async def _tell_tksk_unreachable(session: AsyncSession, messenger: Messenger, recipient: Recipient) -> None:
+    _worker, tksk = await tksk_account_of(session, recipient.kecamatan_id)
+    if tksk is None:
+        return
+    with messenger.speaking_to(tksk):
+        text = _("⚠️ {name} ({desa}) has blocked the bot or left Telegram, so reminders no longer reach them. "
+                 "Please contact them directly.").format(name=html.escape(recipient.name),
+                                                          desa=html.escape(recipient.desa))
+        await messenger.send(tksk, text)
+
+
+async def _handle(session: AsyncSession, messenger: Messenger, row: Reminder, *, now: datetime,
+                  settings: Settings) -> None:
+    due = await session.get(CheckinDue, row.checkin_due_id) if row.checkin_due_id else None
+    recipient = await session.get(Recipient, row.recipient_id) if row.recipient_id else None
+    row.claimed_until = None
+    if due is None or recipient is None or due.state != CheckinDueState.OPEN:
+        row.status, row.error = ReminderStatus.SKIPPED, "period closed"
+        return
+    if row.kind == MISSED_KIND:
+        due.state, due.missed_at = CheckinDueState.MISSED, now
+        await set_business_status(session, recipient, BusinessStatus.UNKNOWN, now=now)
+        await session.flush()
+        await schedule_next_checkin(session, recipient, settings=settings, now=now)
+        row.status, row.sent_at = ReminderStatus.SENT, now
+        return
+    # Catch-up: a later step of this period already due makes this one stale.
+    later = await session.scalar(
+        select(Reminder.id).where(
+            Reminder.checkin_due_id == due.id, Reminder.step > row.step, Reminder.due_at <= now,
+            Reminder.status == ReminderStatus.PENDING,
+        ).limit(1)
+    )
+    if later is not None:
+        row.status, row.error = ReminderStatus.SKIPPED, "superseded by a later step"
+        return
+    if in_quiet_hours(now, settings):
+        row.due_at = outside_quiet_hours(now, settings)  # wait for the morning
+        return
+    account = await _recipient_account(session, recipient.id)
+    if account is None or account.blocked_at is not None:
+        row.status, row.error = ReminderStatus.SKIPPED, "not reachable"
+        return
+    was_reachable = recipient.unreachable_since is None
+    with messenger.speaking_to(account):
+        day = due.due_at.astimezone(settings.program.tz).strftime("%d-%m-%Y")
+        if row.step == 0:
+            text = _("📋 Hello {name}! It is time to report on your business (due {day}). It takes one minute.")
+        else:
+            text = _("⏰ Reminder: we have not received your business report due {day} yet. Please report now.")
+        result = await messenger.send(account, text.format(name=html.escape(recipient.name), day=day),
+                                      reply_markup=reminder_keyboard())
+    row.attempts += 1
+    if result.ok:
+        row.status, row.sent_at = ReminderStatus.SENT, now
+    elif result.outcome is SendOutcome.BLOCKED:
+        row.status, row.error = ReminderStatus.FAILED, "blocked"
+        if was_reachable:
+            await _tell_tksk_unreachable(session, messenger, recipient)
+    elif result.outcome is SendOutcome.RETRY and row.attempts < MAX_ATTEMPTS:
+        row.due_at = now + timedelta(seconds=max(60.0, result.retry_after or 0))
+        row.error = (result.error or "retry")[:300]
+    else:
+        row.status, row.error = ReminderStatus.FAILED, (result.error or result.outcome.value)[:300]
+
+
+async def send_due_reminders(ctx: AppContext, messenger: Messenger, now: datetime) -> int:
+    handled = 0
+    batch = ctx.settings.scheduler.batch_size
+    while True:
+        ids = await claim(ctx, now, batch)
+        for reminder_id in ids:
+            async with ctx.session_factory.begin() as session:
+                row = await session.get(Reminder, reminder_id)
+                if row is not None and row.status == ReminderStatus.PENDING:
+                    await _handle(session, messenger, row, now=now, settings=ctx.settings)
+            handled += 1
+        if len(ids) < batch:
+            return handled
+
+
+async def send_missed_digests(ctx: AppContext, messenger: Messenger, now: datetime) -> int:
+    """One message per TKSK listing everyone whose check-in was missed and not yet reported to them."""
+    settings = ctx.settings
+    local = now.astimezone(settings.program.tz)
+    if local.hour < settings.checkin.digest_hour or in_quiet_hours(now, settings):
+        return 0
+    async with ctx.session_factory.begin() as session:
+        query = (
+            select(CheckinDue, Recipient)
+            .join(Recipient, Recipient.id == CheckinDue.recipient_id)
+            .where(CheckinDue.state == CheckinDueState.MISSED, CheckinDue.digested_at.is_(None))
+            .order_by(Recipient.kecamatan_id, Recipient.name)
+        )
+        if session.bind.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True, of=CheckinDue)
+        by_kecamatan: dict[int, list[tuple[CheckinDue, Recipient]]] = defaultdict(list)
+        for due, recipient in await session.execute(query):
+            by_kecamatan[recipient.kecamatan_id].append((due, recipient))
+        sent = 0
+        for kecamatan_id, rows in by_kecamatan.items():
+            _worker, tksk = await tksk_account_of(session, kecamatan_id)
+            if tksk is not None and tksk.blocked_at is None:
+                with messenger.speaking_to(tksk):
+                    lines = [_("📋 Missed business reports in your kecamatan ({n}):").format(n=len(rows))]
+                    for due, recipient in rows:
+                        day = due.due_at.astimezone(settings.program.tz).strftime("%d-%m-%Y")
+                        lines.append(f"• {html.escape(recipient.name)}, {html.escape(recipient.desa)} ({day})")
+                    lines.append(_("Please visit or call them and help them report."))
+                    result = await messenger.send(tksk, "\n".join(lines[:60]))
+                if not result.ok:
+                    continue  # try again on the next tick
+                sent += 1
+            for due, _recipient in rows:
+                due.digested_at = now
+        return sent

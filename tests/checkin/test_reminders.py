@@ -1,0 +1,124 @@
+"""Reminders, missed check-ins and the TKSK digest, with the injectable clock and real scan ticks."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+from sqlalchemy import select
+
+from db.enums import BusinessStatus, CheckinDueState, ReminderStatus
+from db.models import CheckinDue, Recipient, Reminder
+from sandbox.runner import SandboxRun
+from scheduler.runner import run_due
+from tests.checkin.conftest import World
+
+WITA = "+08:00"
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text + WITA)
+
+
+async def tick(sandbox: SandboxRun, when: str) -> dict[str, int]:
+    sandbox.ctx.clock.set(at(when))  # type: ignore[attr-defined]
+    assert sandbox.app is not None
+    handled = await run_due(sandbox.ctx, sandbox.app.messenger)
+    await sandbox.settle()
+    return handled
+
+
+def reminders_to(person) -> list[str]:  # type: ignore[no-untyped-def]
+    return [m.text for m in person.messages if m.text and ("Saatnya melaporkan" in m.text or "Pengingat:" in m.text)]
+
+
+async def test_each_step_at_eight_wita_then_missed_and_one_digest(sandbox: SandboxRun, world: World) -> None:
+    # Aid on 20 Feb: the first check-in is due on 6 March, 08:00 WITA.
+    await tick(sandbox, "2026-03-06T07:59")
+    assert reminders_to(world.siti) == []
+    await tick(sandbox, "2026-03-06T08:00")
+    assert len(reminders_to(world.siti)) == 1 and "06-03-2026" in reminders_to(world.siti)[0]
+    assert world.siti.last.buttons == ["📋 Lapor sekarang"]
+    await tick(sandbox, "2026-03-07T12:00")
+    assert len(reminders_to(world.siti)) == 1
+    await tick(sandbox, "2026-03-08T08:00")
+    await tick(sandbox, "2026-03-11T08:00")
+    assert len(reminders_to(world.siti)) == 3
+    assert "Pengingat" in reminders_to(world.siti)[2]
+    await tick(sandbox, "2026-03-12T08:00")  # the day after the last reminder: missed
+    digest = await world.tksk.wait_for("Laporan usaha yang terlewat")
+    assert "Siti Aminah" in digest.text and "Rahma" in digest.text
+    await tick(sandbox, "2026-03-12T09:00")
+    await tick(sandbox, "2026-03-13T09:00")
+    assert sum("terlewat" in (m.text or "") for m in world.tksk.messages) == 1  # one digest, not one per tick
+    async with sandbox.ctx.session_factory() as s:
+        siti = await s.get(Recipient, world.siti_id)
+        assert siti is not None and siti.business_status == BusinessStatus.UNKNOWN
+        dues = list(await s.scalars(select(CheckinDue).where(CheckinDue.recipient_id == world.siti_id)
+                                    .order_by(CheckinDue.period_no)))
+    assert [d.state for d in dues] == [CheckinDueState.MISSED, CheckinDueState.OPEN]
+
+
+async def test_reminder_button_opens_the_checkin_and_a_done_period_is_not_reminded(
+    sandbox: SandboxRun, world: World
+) -> None:
+    await tick(sandbox, "2026-03-06T08:00")
+    await world.siti.press("📋 Lapor sekarang")
+    await world.siti.wait_for("Bagaimana usaha Anda sekarang?")
+    await world.siti.press("✅ Masih jalan")
+    await world.siti.wait_for("Berapa hari")
+    await world.siti.press("6")
+    await world.siti.wait_for("penjualan")
+    await world.siti.press("Di atas Rp2 juta")
+    await world.siti.wait_for("Kirim 1 sampai 3 foto")
+    await world.siti.send_photo()
+    await world.siti.wait_for("Foto diterima")
+    await world.siti.press_reply("➡️ Lanjut tanpa lokasi")
+    await world.siti.wait_for("Kirim laporan ini?")
+    await world.siti.press("✅ Kirim")
+    await world.siti.wait_for("Terima kasih")
+    await sandbox.settle()
+    await tick(sandbox, "2026-03-08T08:00")
+    await tick(sandbox, "2026-03-12T08:00")
+    assert len(reminders_to(world.siti)) == 1  # done: no more reminders for that period, and not missed
+    assert len(reminders_to(world.rahma)) == 2  # the 11 March step was overtaken by the missed mark (catch-up)
+
+
+async def test_quiet_hours_and_catch_up_after_downtime(sandbox: SandboxRun, world: World) -> None:
+    # The bot was down from the due morning until late at night: nothing is sent at 23:00 WITA.
+    await tick(sandbox, "2026-03-06T23:00")
+    assert reminders_to(world.siti) == []
+    await tick(sandbox, "2026-03-07T06:59")
+    assert reminders_to(world.siti) == []
+    await tick(sandbox, "2026-03-07T07:00")
+    assert len(reminders_to(world.siti)) == 1
+    # Down again over two steps: one reminder, not a burst of stale ones.
+    await tick(sandbox, "2026-03-11T10:00")
+    assert len(reminders_to(world.siti)) == 2
+    async with sandbox.ctx.session_factory() as s:
+        skipped = await s.scalar(select(Reminder).where(Reminder.recipient_id == world.siti_id, Reminder.step == 1))
+    assert skipped is not None and skipped.status == ReminderStatus.SKIPPED
+
+
+async def test_two_schedulers_never_double_send(sandbox: SandboxRun, world: World) -> None:
+    sandbox.ctx.clock.set(at("2026-03-06T08:00"))  # type: ignore[attr-defined]
+    assert sandbox.app is not None
+    await asyncio.gather(*(run_due(sandbox.ctx, sandbox.app.messenger) for _ in range(3)))
+    await sandbox.settle()
+    assert len(reminders_to(world.siti)) == 1
+    assert len(reminders_to(world.rahma)) == 1
+
+
+async def test_blocked_recipient_is_marked_unreachable_and_the_tksk_told_once(
+    sandbox: SandboxRun, world: World
+) -> None:
+    world.siti.block()
+    await sandbox.settle()
+    await tick(sandbox, "2026-03-06T08:00")
+    warning = await world.tksk.wait_for("memblokir bot")
+    assert "Siti Aminah" in warning.text
+    await tick(sandbox, "2026-03-08T08:00")
+    assert sum("memblokir bot" in (m.text or "") for m in world.tksk.messages) == 1
+    async with sandbox.ctx.session_factory() as s:
+        siti = await s.get(Recipient, world.siti_id)
+    assert siti is not None and siti.unreachable_since is not None
