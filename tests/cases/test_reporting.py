@@ -141,6 +141,7 @@ async def test_same_kind_again_is_added_to_the_open_case(sandbox: SandboxRun, pe
         await siti.wait_for("seberapa mendesak")
         await siti.press(urgency)
         await siti.wait_for("✅")
+        await sandbox.settle()  # the update commits just after its last message
     [case] = await _cases(sandbox.ctx)
     added = siti.messages[-1].text
     assert f"sudah punya laporan terbuka tentang ini: {case.number}" in added and "saya tambahkan" in added
