@@ -328,7 +328,6 @@ async def _main(args: argparse.Namespace) -> dict[str, Any]:
                     results[kind] = await _measure(emu, kind, args, Path(tmp))
                     if args.profile == kind:
                         import pstats
-
                         import shutil
 
                         kept = Path(tempfile.gettempdir()) / f"uep-bench-{kind}.prof"

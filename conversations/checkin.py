@@ -68,7 +68,8 @@ CONTINUE = N_("➡️ Continue without location")
 SEND_LOCATION = N_("📍 Send my location")
 
 SALES_LABELS = {
-    "lt250k": N_("Under Rp250 thousand"), "250k_500k": N_("Rp250–500 thousand"), "500k_1m": N_("Rp500 thousand–1 million"),
+    "lt250k": N_("Under Rp250 thousand"), "250k_500k": N_("Rp250–500 thousand"),
+    "500k_1m": N_("Rp500 thousand–1 million"),
     "1m_2m": N_("Rp1–2 million"), "gt2m": N_("Over Rp2 million"),
 }
 REASON_LABELS = {

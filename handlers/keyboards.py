@@ -5,7 +5,6 @@ from __future__ import annotations
 from aiogram.types import KeyboardButton, ReplyKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-
 # msgids of the recipient's main menu (also used by ButtonText filters)
 from bot.i18n import N_
 

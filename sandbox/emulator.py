@@ -22,9 +22,10 @@ import functools
 import logging
 import os
 import re
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -73,7 +74,7 @@ class TelegramEmulator:
     ) -> None:
         self.spec = load_spec(str(spec_path or DEFAULT_SPEC))
         self.events = EventBus()
-        self.world = World(clock or (lambda: datetime.now(timezone.utc)), self.events)
+        self.world = World(clock or (lambda: datetime.now(UTC)), self.events)
         self.flood = FloodControl(flood or FloodConfig())
         self.faults = FaultInjector()
         self.violation_log = ViolationLog()
@@ -335,8 +336,7 @@ async def _serve(args: argparse.Namespace) -> None:
           f"bots: {[b.username for b in emu.bots] or 'auto'}; control API at {emu.base_url}/_emulator/stats",
           flush=True)
     try:
-        while True:
-            await asyncio.sleep(3600)
+        await asyncio.Event().wait()  # serve until interrupted
     finally:
         await emu.stop()
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import mimetypes
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any
 from urllib.parse import urlparse
 
 from . import errors as E
@@ -435,7 +436,7 @@ class BotApiMethods:
                 f = self._file(value, kind, ext, mime)
                 stored.append(({kind: _file_object(f, kind, item)}, [f]))
         results = []
-        for (fields, fs), item, cap in zip(stored, media, captions):
+        for (fields, fs), item, cap in zip(stored, media, captions, strict=True):
             fields = {**fields, "media_group_id": group_id, **_text_fields(cap, "caption", "caption_entities")}
             msg = self.world.add_message(bot, chat, outgoing=True, fields={**self._reply_fields(chat, p), **fields},
                                          raw_text=item.get("caption"), parse_mode=item.get("parse_mode"), files=fs)

@@ -13,7 +13,8 @@ import asyncio
 import itertools
 import re
 import time
-from typing import Any, Callable, Iterable, Union
+from collections.abc import Callable, Iterable
+from typing import Any, Union
 
 from .events import BOT_EDIT, BOT_MESSAGE, CALLBACK_ANSWER, CHAT_ACTION, USER_UPDATE, EventBus
 from .media import make_jpeg, make_ogg_opus, make_sticker_webp, photo_variants

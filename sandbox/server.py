@@ -17,8 +17,9 @@ import json
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -112,7 +113,7 @@ class ApiPipeline:
             if err is None:  # hang: keep the client waiting, then carry on as if nothing happened
                 try:
                     await asyncio.wait_for(self.closing.wait(), fault.hang_seconds)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
             else:
                 raise err

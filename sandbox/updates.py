@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 DEFAULT_EXCLUDED = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 
@@ -109,7 +110,7 @@ class UpdateQueue:
         self._arrived.clear()
         try:
             await asyncio.wait_for(self._arrived.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return bool(self._pending)
         return bool(self._pending)
 

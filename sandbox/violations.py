@@ -90,7 +90,7 @@ class ViolationLog:
 def summarize(params: dict[str, Any], limit: int = 200) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in params.items():
-        if hasattr(v, "data") and isinstance(getattr(v, "data"), bytes):
+        if hasattr(v, "data") and isinstance(v.data, bytes):
             out[k] = f"<file {len(v.data)} bytes>"
         elif isinstance(v, (bytes, bytearray)):
             out[k] = f"<{len(v)} bytes>"

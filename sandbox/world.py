@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from .events import BOT_MESSAGE, EventBus
 from .formatting import to_html

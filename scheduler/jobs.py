@@ -4,5 +4,5 @@ from __future__ import annotations
 
 import scheduler.case_tasks  # noqa: F401  (case deadlines and notices)
 import scheduler.onboarding_tasks  # noqa: F401  (aid arrived: invite waiting recipients to confirm receipt)
-import services.broadcast.worker  # noqa: F401  (starts scheduled broadcasts)
 import scheduler.reminder_tasks  # noqa: F401  (check-in reminders, missed digest, photo downloads)
+import services.broadcast.worker  # noqa: F401  (starts scheduled broadcasts)

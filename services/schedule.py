@@ -58,7 +58,8 @@ def reminder_plan(due_day: date, settings: Settings) -> list[tuple[int, str, dat
     """(step, kind, due time) of every reminder row of one check-in period."""
     c = settings.checkin
     plan = [
-        (step, REMINDER_KIND, outside_quiet_hours(local_at(due_day + timedelta(days=offset), c.due_hour, settings), settings))
+        (step, REMINDER_KIND,
+         outside_quiet_hours(local_at(due_day + timedelta(days=offset), c.due_hour, settings), settings))
         for step, offset in enumerate(c.reminder_offsets_days)
     ]
     last = c.reminder_offsets_days[-1]

@@ -1,5 +1,6 @@
-"""Flood throttling per person (runs after identity and i18n, so its one notice is in the person's language): a token bucket in memory. Excess updates are dropped quietly, with one
-polite notice per burst, so one person pressing a button twenty times cannot slow the bot for everyone."""
+"""Flood throttling per person: a token bucket in memory. Excess updates are dropped quietly, with one polite
+notice per burst (in the person's language: this runs after identity and i18n), so one person pressing a
+button twenty times cannot slow the bot for everyone."""
 
 from __future__ import annotations
 

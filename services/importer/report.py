@@ -16,7 +16,6 @@ from pathlib import Path
 from services.importer.common import Rejection
 from services.importer.reading import Table
 
-
 REPORT_DIR = Path("data") / "import-reports"
 
 

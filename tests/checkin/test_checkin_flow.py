@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -52,7 +53,7 @@ async def test_running_checkin_with_one_photo_in_seven_taps(sandbox: SandboxRun,
     await sandbox.settle()
     photos = await wait_photos_stored(ctx, 1)
     assert photos[0].sha256 and photos[0].phash and photos[0].path
-    assert open(photos[0].path, "rb").read()[:2] == b"\xff\xd8"  # a real JPEG on disk, content-addressed
+    assert Path(photos[0].path).read_bytes()[:2] == b"\xff\xd8"  # noqa: ASYNC240 - a real JPEG on disk
     async with ctx.session_factory() as s:
         checkin = await s.scalar(select(Checkin))
         assert checkin is not None and checkin.status == BusinessStatus.RUNNING

@@ -4,7 +4,8 @@ from services.schedule import cadence, outside_quiet_hours, reminder_plan
 
 
 def test_cadence_fortnightly_then_monthly(settings) -> None:  # type: ignore[no-untyped-def]
-    days = [(d - date(2026, 1, 1)).days for _, (_, d) in zip(range(9), cadence(date(2026, 1, 1), settings), strict=False)]
+    periods = zip(range(9), cadence(date(2026, 1, 1), settings), strict=False)
+    days = [(d - date(2026, 1, 1)).days for _, (_, d) in periods]
     assert days == [14, 28, 42, 56, 70, 84, 114, 144, 174]
 
 

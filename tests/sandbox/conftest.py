@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import AsyncIterator
 
 import pytest_asyncio
 from aiogram import Bot, Dispatcher, F, Router
@@ -90,5 +90,5 @@ async def echo_bot(emu: TelegramEmulator, bot: Bot) -> AsyncIterator[Bot]:
         await dp.stop_polling()
         try:
             await asyncio.wait_for(task, 5)
-        except (asyncio.TimeoutError, asyncio.CancelledError):
+        except (TimeoutError, asyncio.CancelledError):
             task.cancel()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC
 
 import pytest
 from aiogram import Bot
@@ -170,9 +171,9 @@ async def test_subscribe_sees_both_directions(emu: TelegramEmulator, echo_bot: B
 
 
 async def test_injected_clock(emu: TelegramEmulator, bot: Bot) -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    fixed = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    fixed = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     emu2 = TelegramEmulator(clock=lambda: fixed)
     emu2.add_bot("1:" + "a" * 30, "b")
     await emu2.start()
