@@ -15,11 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot.config import Settings
-from db.enums import CaseKind, OnboardingState, PhotoStatus
+from db.enums import CaseKind, OnboardingState
 from db.models import AidItem, AidPackage, CheckinDue, Photo, Recipient
 from services.audit import audit
 from services.cases.opening import OpenedCase, open_case
 from services.clock import Clock
+from services.photos import PhotoRef, add_pending
 from services.schedule import schedule_next_checkin
 
 
@@ -101,13 +102,8 @@ async def add_receipt_photo(
     )
     if existing is not None:
         return existing
-    now = clock.now()
-    photo = Photo(
-        recipient_id=recipient.id, aid_package_id=package.id, file_id=file_id, file_unique_id=file_unique_id,
-        file_size=file_size, width=width, height=height, status=PhotoStatus.PENDING, attempts=0,
-        next_attempt_at=now, created_at=now,
-    )
-    session.add(photo)
+    ref = PhotoRef(file_id, file_unique_id, file_size, width, height)
+    photo = add_pending(session, ref, now=clock.now(), recipient_id=recipient.id, aid_package_id=package.id)
     await session.flush()
     return photo
 
