@@ -192,6 +192,7 @@ async def test_schedule_at_a_wita_time(sandbox: SandboxRun, fast: AppContext, wo
     await staff.wait_for("03-03-2026 08:00 WITA")
     await staff.press("✅ Ya, jadwalkan")
     await staff.wait_for("dijadwalkan pada 03-03-2026 08:00 WITA")
+    await sandbox.settle()  # the update commits just after its last message
     async with fast.session_factory() as s:
         b = (await s.execute(select(Broadcast))).scalar_one()
     assert b.status == BroadcastStatus.SCHEDULED and b.scheduled_at == datetime(2026, 3, 3, 0, 0, tzinfo=UTC)
