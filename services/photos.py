@@ -15,6 +15,7 @@ import asyncio
 import hashlib
 import io
 import logging
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -174,7 +175,8 @@ async def download_and_store(bot: Bot, session: AsyncSession, photo: Photo, *, s
 
 def _write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".part")
+    # A temporary name of its own: two downloads of the same picture (a reused photo) may run at once.
+    tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.part")
     tmp.write_bytes(data)
     tmp.replace(path)  # atomic: a crash never leaves half a picture under its final name
 
