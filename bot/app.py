@@ -84,6 +84,7 @@ class BotApp:
                 handle_signals=handle_signals,
                 close_bot_session=False,
                 allowed_updates=self.dp.resolve_used_update_types(),
+                tasks_concurrency_limit=self.ctx.settings.telegram.concurrent_updates,
             )
         )
         await asyncio.sleep(0)
@@ -99,6 +100,7 @@ class BotApp:
                 self.bot,
                 polling_timeout=self.ctx.settings.telegram.polling_timeout,
                 allowed_updates=self.dp.resolve_used_update_types(),
+                tasks_concurrency_limit=self.ctx.settings.telegram.concurrent_updates,
             )
         finally:
             await self._shutdown()

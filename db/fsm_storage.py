@@ -72,6 +72,8 @@ class DatabaseStorage(BaseStorage):
         await session.execute(stmt)
 
     async def _save(self, key: str, state: str | None, data: dict[str, Any]) -> None:
+        if self._cache.get(key) == (state, data):
+            return  # nothing changes (e.g. /start clearing an empty state): no write, no SQLite write lock
         ambient = current_session.get()
         if ambient is not None:
             await self._write(ambient, key, state, data)
