@@ -430,15 +430,22 @@ async def confirm(
 
 
 _background: set[asyncio.Task[Any]] = set()
+# A few downloads at a time, and none queued beyond a backlog: in a burst (everyone reporting after a
+# broadcast) the photo scan task stores the rest, instead of downloads crowding out people's updates.
+_DOWNLOADS: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}  # one per event loop (tests run several)
+_MAX_BACKLOG = 32
 
 
 def _download_soon(bot: Bot, ctx: AppContext, photo_ids: list[int]) -> None:
-    """Store the photos right away in the background; the scan task retries whatever fails."""
+    """Store the photos right away in the background; the scan task retries whatever fails or waits."""
+    if len(_background) >= _MAX_BACKLOG:
+        return
 
     async def run() -> None:
         try:
-            await process_photos(bot, ctx.session_factory, settings=ctx.settings, now=ctx.clock.now(),
-                                 limit=len(photo_ids), photo_ids=photo_ids)
+            async with _DOWNLOADS.setdefault(asyncio.get_running_loop(), asyncio.Semaphore(4)):
+                await process_photos(bot, ctx.session_factory, settings=ctx.settings, now=ctx.clock.now(),
+                                     limit=len(photo_ids), photo_ids=photo_ids)
         except Exception:  # the retry scan takes over
             log.warning("immediate photo download failed; the scan will retry", exc_info=True)
 
