@@ -84,6 +84,7 @@ async def main() -> None:
             people = [run.person(BASE_TG + i, f"P{i}") for i in range(args.people)]
             for p in people:  # the main menu on screen, as after onboarding
                 await p.command("start")
+            await asyncio.gather(*(p.wait_for("Apa yang ingin", timeout=600) for p in people))
             await run.settle(120)
             jpeg = make_jpeg(640, 480, seed=3)
             latencies: list[float] = []
