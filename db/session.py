@@ -9,7 +9,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-SQLITE_BUSY_TIMEOUT_MS = 10_000
+SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 # The session of the update being handled (set by the bot's DB-session middleware). The FSM storage writes
 # through it, so conversation state commits or rolls back together with the update's other changes, and on
