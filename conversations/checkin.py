@@ -32,7 +32,6 @@ import logging
 from typing import Any
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -54,8 +53,8 @@ from bot.i18n import N_
 from bot.messenger import Messenger
 from db.enums import BusinessStatus, OnboardingState, Role
 from db.models import TelegramAccount
-from handlers.keyboards import MENU_REPORT, recipient_main_menu
-from services.checkins import PAUSE_REASONS, SALES_BRACKETS, CheckinAnswers, submit_checkin
+from handlers.keyboards import recipient_main_menu
+from services.checkins import PAUSE_REASONS, REASON_LABELS, SALES_BRACKETS, CheckinAnswers, submit_checkin
 from services.i18n_labels import business_status_label, business_type_label
 from services.photos import PhotoRef, PhotoTooLarge, best_photo_size, image_document, process_photos
 
@@ -71,11 +70,6 @@ SALES_LABELS = {
     "lt250k": N_("Under Rp250 thousand"), "250k_500k": N_("Rp250–500 thousand"),
     "500k_1m": N_("Rp500 thousand–1 million"),
     "1m_2m": N_("Rp1–2 million"), "gt2m": N_("Over Rp2 million"),
-}
-REASON_LABELS = {
-    "capital": N_("No capital"), "materials": N_("Raw materials scarce or dear"), "equipment": N_("Equipment broken"),
-    "no_buyers": N_("No buyers"), "health_family": N_("Illness or family"), "place": N_("No place to sell"),
-    "disaster": N_("Disaster"), "other": N_("Other reason"),
 }
 
 
@@ -121,23 +115,11 @@ async def _ask_status(message: Message, state: FSMContext) -> None:
 
 
 async def begin_checkin(message: Message, state: FSMContext, account: TelegramAccount | None) -> None:
+    """Start a check-in (the entry points are in ``handlers/recipient.py``): any earlier unfinished one is dropped."""
     if not _active(account):
         await message.answer(_("Please finish joining the program first: send /start."))
         return
     await _ask_status(message, state)
-
-
-@router.message(Command("lapor"))
-@router.message(StateFilter(None), ButtonText(MENU_REPORT))
-async def open_from_menu(message: Message, state: FSMContext, account: TelegramAccount | None) -> None:
-    await begin_checkin(message, state, account)
-
-
-@router.callback_query(CiCb.filter(F.step == "open"))
-async def open_from_reminder(query: CallbackQuery, state: FSMContext, account: TelegramAccount | None) -> None:
-    await query.answer()
-    if isinstance(query.message, Message):
-        await begin_checkin(query.message, state, account)
 
 
 async def _edit_done(query: CallbackQuery, text: str) -> None:
@@ -371,7 +353,7 @@ async def _show_summary(message: Message, state: FSMContext, settings: Settings)
     # The reply keyboard of the photo step is replaced by the main menu again.
     await message.answer(_summary(data, settings), reply_markup=recipient_main_menu())
     await message.answer(
-        _("Send this report?"),
+        _("Send this report? If something is getting in the way of your business, choose 🆘 and we will help."),
         reply_markup=_kb([
             [(_("✅ Send"), CiCb(step="ok", value="send"))],
             [(_("🆘 Send and report a problem"), CiCb(step="ok", value="problem"))],

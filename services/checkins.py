@@ -11,12 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import StrEnum
 
+from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from db.enums import BusinessStatus, CaseKind, CheckinDueState, Urgency
-from db.models import BusinessStatusChange, Case, Checkin, CheckinDue, Recipient
+from bot.i18n import N_
+from db.enums import BusinessStatus, CaseKind, CheckinDueState, Urgency, WorkerRole
+from db.models import BusinessStatusChange, Case, Checkin, CheckinDue, FieldWorker, Recipient
+from services.audit import audit
 from services.cases import open_case
 from services.photos import PhotoRef, add_pending
 from services.schedule import cadence, open_due, schedule_next_checkin
@@ -24,6 +28,11 @@ from services.schedule import cadence, open_due, schedule_next_checkin
 STATUSES = (BusinessStatus.RUNNING, BusinessStatus.PAUSED, BusinessStatus.STOPPED, BusinessStatus.CHANGED)
 SALES_BRACKETS = ("lt250k", "250k_500k", "500k_1m", "1m_2m", "gt2m")
 PAUSE_REASONS = ("capital", "materials", "equipment", "no_buyers", "health_family", "place", "disaster", "other")
+REASON_LABELS = {
+    "capital": N_("No capital"), "materials": N_("Raw materials scarce or dear"), "equipment": N_("Equipment broken"),
+    "no_buyers": N_("No buyers"), "health_family": N_("Illness or family"), "place": N_("No place to sell"),
+    "disaster": N_("Disaster"), "other": N_("Other reason"),
+}
 
 
 @dataclass(slots=True)
@@ -98,14 +107,71 @@ async def submit_checkin(session: AsyncSession, recipient: Recipient, answers: C
 
     stopped_case = None
     if answers.status == BusinessStatus.STOPPED:
-        description = " — ".join(x for x in (answers.reason, answers.note) if x) or None
+        # In the reporter's language, as any description a recipient types.
+        reason = _reason_text(answers.reason)
+        description = " — ".join(x for x in (reason, answers.note) if x) or None
         opened = await open_case(
             session, recipient=recipient, kind=CaseKind.BUSINESS_STOPPED, urgency=Urgency.HIGH,
             description=description, voice_file_id=answers.voice_file_id, source="checkin",
-            actor=f"recipient:{recipient.id}", settings=settings, clock=_At(now),
+            source_checkin_id=checkin.id, actor=f"recipient:{recipient.id}", settings=settings, clock=_At(now),
         )
         stopped_case = opened.case if opened.created else None
     return CheckinResult(checkin, [p.id for p in photos], next_due, stopped_case)
+
+
+def _reason_text(code: str | None) -> str | None:
+    if code not in REASON_LABELS:
+        return code
+    try:
+        return _(REASON_LABELS[code])
+    except LookupError:  # called outside an update (no language in context)
+        return REASON_LABELS[code]
+
+
+class Review(StrEnum):
+    DONE = "done"
+    NOT_FOUND = "not_found"
+    NOT_YOURS = "not_yours"  # not the TKSK of the recipient's kecamatan
+    ALREADY = "already"
+
+
+@dataclass(slots=True)
+class ReviewResult:
+    outcome: Review
+    checkin: Checkin | None = None
+    case: Case | None = None
+
+
+async def review_checkin(session: AsyncSession, *, checkin_id: int, worker: FieldWorker | None, visit: bool,
+                         settings: Settings, now: datetime, actor_account_id: int | None = None,
+                         visit_description: str | None = None) -> ReviewResult:
+    """The TKSK's verdict on a check-in flagged for a reused photo.
+
+    Only the active TKSK of the recipient's kecamatan may review it, once. "Fine" closes the review; "I will visit"
+    also opens a case (kind other, source the check-in) so the visit is tracked with a deadline like any case.
+    """
+    checkin = await session.get(Checkin, checkin_id)
+    recipient = await session.get(Recipient, checkin.recipient_id) if checkin else None
+    if checkin is None or recipient is None:
+        return ReviewResult(Review.NOT_FOUND)
+    if (worker is None or not worker.active or worker.role != WorkerRole.TKSK
+            or worker.kecamatan_id != recipient.kecamatan_id):
+        return ReviewResult(Review.NOT_YOURS)
+    if checkin.reviewed_at is not None:
+        return ReviewResult(Review.ALREADY, checkin)
+    checkin.reviewed_at = now
+    case = None
+    if visit:
+        opened = await open_case(
+            session, recipient=recipient, kind=CaseKind.OTHER, urgency=Urgency.NORMAL,
+            description=visit_description,
+            source="photo_review", source_checkin_id=checkin.id, actor=f"worker:{worker.id}",
+            actor_account_id=actor_account_id, settings=settings, clock=_At(now),
+        )
+        case = opened.case
+    audit(session, _At(now), actor=f"worker:{worker.id}", actor_account_id=actor_account_id,
+          action="checkin.review", target=f"checkin:{checkin.id}", details={"visit": visit})
+    return ReviewResult(Review.DONE, checkin, case)
 
 
 class _At:

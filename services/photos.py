@@ -28,16 +28,20 @@ from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import Document, PhotoSize
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from db.enums import PhotoStatus
-from db.models import Checkin, Photo
+from db.enums import PhotoStatus, ReminderStatus
+from db.models import Checkin, Photo, Reminder
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=5)
+# A durable notice (a ``Reminder`` row sent by the check-in scan) telling the TKSK to review a check-in whose
+# photo looks reused; one per check-in however many of its photos match.
+REUSE_NOTICE_KIND = "photo_reuse"
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,8 +173,24 @@ async def download_and_store(bot: Bot, session: AsyncSession, photo: Photo, *, s
         if match is not None:
             photo.reuse_of_photo_id = match.id
             await session.execute(update(Checkin).where(Checkin.id == photo.checkin_id).values(reuse_flagged=True))
+            await _queue_reuse_notice(session, photo, match, now=now)
             reused = match.id
     return StoreOutcome(photo.id, True, reused, photo.checkin_id)
+
+
+async def _queue_reuse_notice(session: AsyncSession, photo: Photo, match: Photo, *, now: datetime) -> None:
+    key = f"{REUSE_NOTICE_KIND}:{photo.checkin_id}"
+    if await session.scalar(select(Reminder.id).where(Reminder.dedupe_key == key)) is not None:
+        return  # another photo of this check-in already queued it
+    try:
+        async with session.begin_nested():  # a concurrent download of a sibling photo may queue it first
+            session.add(Reminder(
+                dedupe_key=key, kind=REUSE_NOTICE_KIND, recipient_id=photo.recipient_id, step=0, due_at=now,
+                status=ReminderStatus.PENDING, attempts=0,
+                payload={"checkin_id": photo.checkin_id, "photo_id": photo.id, "match_photo_id": match.id},
+            ))
+    except IntegrityError:
+        pass
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -183,23 +203,28 @@ def _write(path: Path, data: bytes) -> None:
 
 async def claim_due(session_factory: async_sessionmaker[AsyncSession], now: datetime, limit: int,
                     photo_ids: Sequence[int] | None = None) -> list[int]:
-    """Claim pending photos due for a (re)try; a lease keeps other processes off them meanwhile."""
+    """Claim pending photos due for a (re)try; a lease keeps other processes off them meanwhile.
+
+    The lease: next_attempt_at moves past now, so another scan skips these until it runs out. PostgreSQL locks
+    the candidates (``SKIP LOCKED``); SQLite claims with one conditional ``UPDATE … RETURNING`` (see
+    ``db/claims.py``), so the immediate download and a scan never both take one photo.
+    """
+    due = [Photo.status == PhotoStatus.PENDING, Photo.next_attempt_at <= now]
+    if photo_ids is not None:
+        due.append(Photo.id.in_(list(photo_ids)))
     async with session_factory.begin() as session:
-        query = (
-            select(Photo.id)
-            .where(Photo.status == PhotoStatus.PENDING, Photo.next_attempt_at <= now)
-            .order_by(Photo.next_attempt_at, Photo.id)
-            .limit(limit)
-        )
-        if photo_ids is not None:
-            query = query.where(Photo.id.in_(list(photo_ids)))
+        query = select(Photo.id).where(*due).order_by(Photo.next_attempt_at, Photo.id).limit(limit)
         if session.bind.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        ids = list(await session.scalars(query))
-        if ids:
-            # The lease: next_attempt_at moves past now, so another scan skips these until it runs out.
-            await session.execute(update(Photo).where(Photo.id.in_(ids)).values(next_attempt_at=now + LEASE))
-    return ids
+            ids = list(await session.scalars(query.with_for_update(skip_locked=True)))
+            if ids:
+                await session.execute(update(Photo).where(Photo.id.in_(ids)).values(next_attempt_at=now + LEASE))
+            return ids
+        stmt = (
+            update(Photo).where(Photo.id.in_(query.scalar_subquery()), *due)
+            .values(next_attempt_at=now + LEASE).returning(Photo.id)
+            .execution_options(synchronize_session=False)
+        )
+        return sorted(await session.scalars(stmt))
 
 
 async def process_photos(bot: Bot, session_factory: async_sessionmaker[AsyncSession], *, settings: Settings,

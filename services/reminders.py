@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import logging
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
@@ -25,14 +25,15 @@ from bot.context import AppContext
 from bot.messenger import Messenger, SendOutcome
 from db.claims import claim_rows
 from db.enums import BusinessStatus, CheckinDueState, ReminderStatus
-from db.models import CheckinDue, Recipient, Reminder, TelegramAccount
+from db.models import Checkin, CheckinDue, Photo, Recipient, Reminder, TelegramAccount
 from services.cases import tksk_account_of
 from services.checkins import set_business_status
+from services.photos import REUSE_NOTICE_KIND
 from services.schedule import MISSED_KIND, REMINDER_KIND, outside_quiet_hours, schedule_next_checkin
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)
-KINDS = (REMINDER_KIND, MISSED_KIND)
+KINDS = (REMINDER_KIND, MISSED_KIND, REUSE_NOTICE_KIND)
 MAX_ATTEMPTS = 5
 
 
@@ -71,8 +72,70 @@ async def _tell_tksk_unreachable(session: AsyncSession, messenger: Messenger, re
         await messenger.send(tksk, text)
 
 
+def review_keyboard(checkin_id: int) -> InlineKeyboardMarkup:
+    from handlers.checkin_review import ReviewCb
+
+    return InlineKeyboardMarkup(inline_keyboard=[
+        [InlineKeyboardButton(text=_("✅ Checked, the report is fine"),
+                              callback_data=ReviewCb(checkin_id=checkin_id, verdict="ok").pack())],
+        [InlineKeyboardButton(text=_("🏠 I will visit to check"),
+                              callback_data=ReviewCb(checkin_id=checkin_id, verdict="visit").pack())],
+    ])
+
+
+async def _send_reuse_notice(session: AsyncSession, messenger: Messenger, row: Reminder, *, now: datetime,
+                             settings: Settings) -> None:
+    """Tell the TKSK that a check-in's photo looks like an earlier one, with the photo and review buttons."""
+    payload = row.payload or {}
+    checkin = await session.get(Checkin, payload.get("checkin_id", 0))
+    photo = await session.get(Photo, payload.get("photo_id", 0))
+    match = await session.get(Photo, payload.get("match_photo_id", 0))
+    recipient = await session.get(Recipient, checkin.recipient_id) if checkin else None
+    if checkin is None or photo is None or recipient is None or checkin.reviewed_at is not None:
+        row.status, row.error = ReminderStatus.SKIPPED, "nothing to review"
+        return
+    if in_quiet_hours(now, settings):
+        row.due_at = outside_quiet_hours(now, settings)
+        return
+    _worker, tksk = await tksk_account_of(session, recipient.kecamatan_id)
+    if tksk is None or tksk.blocked_at is not None:
+        row.status, row.error = ReminderStatus.SKIPPED, "no TKSK in the bot"
+        return
+    tz = settings.program.tz
+    with messenger.speaking_to(tksk):
+        when = checkin.submitted_at.astimezone(tz).strftime("%d-%m-%Y")
+        text = _("🔍 Please review: a photo in the business report of {name} ({desa}) of {when} looks the same as "
+                 "an earlier photo.").format(name=html.escape(recipient.name), desa=html.escape(recipient.desa),
+                                             when=when)
+        if match is not None:
+            earlier = match.created_at.astimezone(tz).strftime("%d-%m-%Y")
+            owner = await session.get(Recipient, match.recipient_id) if match.recipient_id else None
+            if owner is not None and owner.id == recipient.id:
+                text += "\n" + _("It was already sent by the same person on {day}.").format(day=earlier)
+            elif owner is not None and owner.kecamatan_id == recipient.kecamatan_id:
+                text += "\n" + _("It was sent on {day} by another recipient: {name} ({desa}).").format(
+                    day=earlier, name=html.escape(owner.name), desa=html.escape(owner.desa))
+            else:
+                text += "\n" + _("It was sent on {day} by a recipient in another kecamatan.").format(day=earlier)
+        text += "\n" + _("The report is kept; please check whether the business is really running.")
+        result = await messenger.send_photo(tksk, photo.file_id, caption=text[:1024],
+                                            reply_markup=review_keyboard(checkin.id))
+    row.attempts += 1
+    if result.ok:
+        row.status, row.sent_at = ReminderStatus.SENT, now
+    elif result.outcome is SendOutcome.RETRY and row.attempts < MAX_ATTEMPTS:
+        row.due_at = now + timedelta(seconds=max(60.0, result.retry_after or 0))
+        row.error = (result.error or "retry")[:300]
+    else:
+        row.status, row.error = ReminderStatus.FAILED, (result.error or result.outcome.value)[:300]
+
+
 async def _handle(session: AsyncSession, messenger: Messenger, row: Reminder, *, now: datetime,
                   settings: Settings) -> None:
+    if row.kind == REUSE_NOTICE_KIND:
+        row.claimed_until = None
+        await _send_reuse_notice(session, messenger, row, now=now, settings=settings)
+        return
     due = await session.get(CheckinDue, row.checkin_due_id) if row.checkin_due_id else None
     recipient = await session.get(Recipient, row.recipient_id) if row.recipient_id else None
     row.claimed_until = None
@@ -156,9 +219,17 @@ async def send_missed_digests(ctx: AppContext, messenger: Messenger, now: dateti
         )
         if session.bind.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True, of=CheckinDue)
+        # One digest a day: a kecamatan whose TKSK already had today's digest waits for tomorrow's.
+        day_start = local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+        done_today = set(await session.scalars(
+            select(Recipient.kecamatan_id).distinct()
+            .join(CheckinDue, CheckinDue.recipient_id == Recipient.id)
+            .where(CheckinDue.digested_at >= day_start)
+        ))
         by_kecamatan: dict[int, list[tuple[CheckinDue, Recipient]]] = defaultdict(list)
         for due, recipient in await session.execute(query):
-            by_kecamatan[recipient.kecamatan_id].append((due, recipient))
+            if recipient.kecamatan_id not in done_today:
+                by_kecamatan[recipient.kecamatan_id].append((due, recipient))
         sent = 0
         for kecamatan_id, rows in by_kecamatan.items():
             _worker, tksk = await tksk_account_of(session, kecamatan_id)
@@ -169,10 +240,31 @@ async def send_missed_digests(ctx: AppContext, messenger: Messenger, now: dateti
                         day = due.due_at.astimezone(settings.program.tz).strftime("%d-%m-%Y")
                         lines.append(f"• {html.escape(recipient.name)}, {html.escape(recipient.desa)} ({day})")
                     lines.append(_("Please visit or call them and help them report."))
-                    result = await messenger.send(tksk, "\n".join(lines[:60]))
-                if not result.ok:
+                    ok = True
+                    for part in _chunks(lines):  # a long list goes in parts, never cut short
+                        result = await messenger.send(tksk, part)
+                        ok = ok and result.ok
+                        if not ok:
+                            break
+                if not ok:
                     continue  # try again on the next tick
                 sent += 1
             for due, _recipient in rows:
                 due.digested_at = now
         return sent
+
+
+def _chunks(lines: list[str], limit: int = 3800) -> list[str]:
+    """Join lines into messages under Telegram's 4,096-character limit."""
+    parts: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in lines:
+        if current and size + len(line) + 1 > limit:
+            parts.append("\n".join(current))
+            current, size = [], 0
+        current.append(line)
+        size += len(line) + 1
+    if current:
+        parts.append("\n".join(current))
+    return parts
