@@ -71,6 +71,7 @@ async def test_second_report_in_a_period_is_kept_as_extra(sandbox: SandboxRun, w
     await wait_photos_stored(sandbox.ctx, 1)
     await running_checkin(world.siti, make_jpeg(seed=77))
     await world.siti.wait_for("laporan tambahan")
+    await sandbox.settle()
     async with sandbox.ctx.session_factory() as s:
         flags = list(await s.scalars(select(Checkin.is_extra).order_by(Checkin.id)))
     assert flags == [False, True]

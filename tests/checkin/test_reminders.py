@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import date, datetime
 
+import pytest
 from sqlalchemy import select
 
+from bot.context import AppContext
+from bot.factory import create_i18n
+from bot.messenger import Messenger, SendOutcome, SendResult
 from db.enums import BusinessStatus, CheckinDueState, ReminderStatus
 from db.models import CheckinDue, Recipient, Reminder
 from sandbox.runner import SandboxRun
 from scheduler.runner import run_due
+from services.reminders import send_due_reminders
+from services.schedule import schedule_next_checkin
+from tests import factories
 from tests.checkin.conftest import World
+from tests.conftest import using_postgres
 
 WITA = "+08:00"
 
@@ -122,3 +130,71 @@ async def test_blocked_recipient_is_marked_unreachable_and_the_tksk_told_once(
     async with sandbox.ctx.session_factory() as s:
         siti = await s.get(Recipient, world.siti_id)
     assert siti is not None and siti.unreachable_since is not None
+
+
+async def test_one_digest_a_day_per_tksk(sandbox: SandboxRun, world: World) -> None:
+    await tick(sandbox, "2026-03-06T08:00")
+    async with sandbox.ctx.session_factory.begin() as s:  # Siti reports; Rahma does not
+        siti_due = await s.scalar(select(CheckinDue).where(CheckinDue.recipient_id == world.siti_id))
+        assert siti_due is not None
+        siti_due.state = CheckinDueState.DONE
+    await tick(sandbox, "2026-03-12T08:00")
+    first = await world.tksk.wait_for("terlewat di kecamatan Anda (1)")
+    assert "Rahma" in first.text and "Siti" not in first.text
+    # Later that day another period is missed (after a catch-up, say): it waits for tomorrow's digest.
+    async with sandbox.ctx.session_factory.begin() as s:
+        siti_due = await s.scalar(select(CheckinDue).where(CheckinDue.recipient_id == world.siti_id))
+        assert siti_due is not None
+        siti_due.state, siti_due.missed_at = CheckinDueState.MISSED, at("2026-03-12T10:00")
+    await tick(sandbox, "2026-03-12T10:00")
+    await tick(sandbox, "2026-03-12T20:00")
+    assert sum("terlewat" in (m.text or "") for m in world.tksk.messages) == 1
+    await tick(sandbox, "2026-03-13T07:30")  # before the digest hour
+    assert sum("terlewat" in (m.text or "") for m in world.tksk.messages) == 1
+    await tick(sandbox, "2026-03-13T08:00")
+    second = world.tksk.messages[-1]
+    assert sum("terlewat" in (m.text or "") for m in world.tksk.messages) == 2
+    assert "(1)" in second.text and "Siti Aminah" in second.text and "Rahma" not in second.text
+
+
+class CountingMessenger(Messenger):
+    """Sends nothing over the network: records who would have been messaged (two of these = two processes)."""
+
+    def __init__(self, ctx: AppContext, sent: list[int]) -> None:
+        super().__init__(None, create_i18n(ctx), ctx.clock)  # type: ignore[arg-type]
+        self.sent = sent
+
+    async def _call(self, account, method, **kwargs):  # type: ignore[no-untyped-def, override]
+        await asyncio.sleep(0.002)  # a network round trip, so the two processes interleave
+        self.sent.append(account.chat_id)
+        return SendResult(SendOutcome.SENT)
+
+    async def send(self, account, text, **kwargs):  # type: ignore[no-untyped-def, override]
+        return await self._call(account, None, **kwargs)
+
+
+@pytest.mark.skipif(not using_postgres(), reason="row locks (FOR UPDATE SKIP LOCKED) are PostgreSQL's")
+async def test_two_scheduler_processes_never_double_send_on_postgresql(ctx: AppContext) -> None:
+    ctx.settings.scheduler.batch_size = 7  # many small claims, so the two processes really compete
+    async with ctx.session_factory.begin() as s:
+        kec = await factories.region(s)
+        for i in range(120):
+            r = await factories.recipient(s, ctx.cipher, ctx.clock, ctx.settings, kecamatan=kec, name=f"P{i}",
+                                          nik=f"6472{i:012d}", aid_date=date(2026, 2, 20))
+            await factories.link(s, ctx.clock, 940000 + i, recipient=r)
+            await schedule_next_checkin(s, r, settings=ctx.settings, now=ctx.clock.now())
+    ctx.clock.set(at("2026-03-06T08:00"))  # type: ignore[attr-defined]
+    other = AppContext.build(ctx.settings, clock=ctx.clock)  # a second process: its own engine and pool
+    sent: list[int] = []
+    try:
+        handled = await asyncio.gather(
+            send_due_reminders(ctx, CountingMessenger(ctx, sent), ctx.clock.now()),
+            send_due_reminders(other, CountingMessenger(other, sent), ctx.clock.now()),
+        )
+    finally:
+        await other.close()
+    assert sorted(sent) == [940000 + i for i in range(120)]  # everyone once, nobody twice
+    assert all(n > 0 for n in handled)  # both processes took part
+    async with ctx.session_factory() as s:
+        statuses = list(await s.scalars(select(Reminder.status).where(Reminder.step == 0)))
+    assert statuses == [ReminderStatus.SENT] * 120
