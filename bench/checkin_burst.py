@@ -1,6 +1,6 @@
 """1,500 recipients checking in within the same minute, through the emulator and the real bot (SQLite).
 
-    .venv/bin/python bench/checkin_minute.py [--people 1500]
+    .venv/bin/python bench/checkin_burst.py [--people 1500]
 
 Every person does the seven-tap "running" check-in with one photo at the same time. Reports whether all
 succeeded (one Checkin row each), the wall time, and p50/p99 latency per update: from a person's action to the

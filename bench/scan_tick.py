@@ -1,7 +1,7 @@
 """One scan tick of check-in reminders over 100,000 recipients with 5,000 due, through the Telegram emulator.
 
-    .venv/bin/python bench/reminder_scan.py                       # SQLite (fresh file in a temp dir)
-    .venv/bin/python bench/reminder_scan.py --postgres postgresql+asyncpg://postgres@127.0.0.1:5432/uep_bench_scan
+    .venv/bin/python bench/scan_tick.py                       # SQLite (fresh file in a temp dir)
+    .venv/bin/python bench/scan_tick.py --postgres postgresql+asyncpg://postgres@127.0.0.1:5432/uep_bench_scan
 
 Bulk-inserts the recipients, their linked Telegram accounts, one open check-in period each and its reminder
 (5,000 due at the tick, the rest later), then times ``services.reminders.send_due_reminders`` once: claiming,
