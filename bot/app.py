@@ -19,6 +19,7 @@ from bot.context import AppContext
 from bot.factory import create_bot, create_dispatcher, create_i18n
 from bot.i18n import CatalogI18n
 from bot.messenger import Messenger
+from db.account_cache import AccountCache
 from db.migrate import ensure_migrated
 
 log = logging.getLogger("uep")
@@ -39,6 +40,7 @@ class BotApp:
         self.i18n: CatalogI18n = create_i18n(ctx)
         self.bot: Bot = create_bot(ctx, token=token)
         self.dp: Dispatcher = create_dispatcher(ctx, i18n=self.i18n)
+        self.account_cache: AccountCache | None = self.dp.get("account_cache")
         self.messenger = Messenger(self.bot, self.i18n, ctx.clock, ctx.settings.i18n.default_locale)
         self.dp["messenger"] = self.messenger
         self.dp["app"] = self
@@ -62,6 +64,8 @@ class BotApp:
             self._tasks.append(asyncio.create_task(worker(self), name=getattr(worker, "__name__", "worker")))
 
     async def _shutdown(self) -> None:
+        if self.account_cache is not None:
+            self.account_cache.uninstall()
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None

@@ -53,6 +53,7 @@ class TelegramSettings(_Section):
     api_base: str = "https://api.telegram.org"
     polling_timeout: int = Field(25, ge=0, le=60)
     concurrent_updates: int = Field(16, ge=1, le=1000)
+    identity_cache_seconds: float = Field(60, ge=0)
     webhook_url: str = ""
     webhook_path: str = "/telegram/webhook"
     webhook_host: str = "0.0.0.0"

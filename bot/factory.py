@@ -15,6 +15,7 @@ from bot.i18n import AccountI18nMiddleware, CatalogI18n
 from bot.inline_filters import inline_magic_filters
 from bot.middlewares import DbSessionMiddleware, IdentityMiddleware, ThrottlingMiddleware
 from bot.telegram_session import PinnedAiohttpSession
+from db.account_cache import AccountCache
 from db.fsm_storage import DatabaseStorage
 
 
@@ -41,6 +42,16 @@ def create_storage(ctx: AppContext) -> tuple[BaseStorage, BaseEventIsolation]:
     return DatabaseStorage(ctx.session_factory, clock=ctx.clock), SimpleEventIsolation()
 
 
+def create_account_cache(ctx: AppContext) -> AccountCache | None:
+    """The identity cache, watching the context's sessions; none with several bot processes (Redis storage)."""
+    ttl = ctx.settings.telegram.identity_cache_seconds
+    if ttl <= 0 or ctx.settings.fsm.storage == "redis":
+        return None
+    cache = AccountCache(ttl)
+    cache.install(ctx.session_factory)
+    return cache
+
+
 def create_i18n(ctx: AppContext) -> CatalogI18n:
     return CatalogI18n(
         default_locale=ctx.settings.i18n.default_locale, locales=tuple(ctx.settings.i18n.locales)
@@ -61,7 +72,8 @@ def create_dispatcher(ctx: AppContext, *, i18n: CatalogI18n | None = None) -> Di
 
     on_rollback = storage.forget_uncommitted if isinstance(storage, DatabaseStorage) else None
     dp.update.outer_middleware(DbSessionMiddleware(ctx.session_factory, on_rollback))
-    dp.update.outer_middleware(IdentityMiddleware(ctx.clock))
+    dp["account_cache"] = account_cache = create_account_cache(ctx)
+    dp.update.outer_middleware(IdentityMiddleware(ctx.clock, account_cache))
     dp.update.outer_middleware(AccountI18nMiddleware(i18n))
     dp.update.outer_middleware(
         ThrottlingMiddleware(ctx.settings.throttling.rate, ctx.settings.throttling.per_seconds)

@@ -32,11 +32,18 @@ async def get_account(session: AsyncSession, telegram_user_id: int) -> TelegramA
 
 
 async def touch_account(
-    session: AsyncSession, clock: Clock, *, telegram_user_id: int, chat_id: int, first_name: str
+    session: AsyncSession,
+    clock: Clock,
+    *,
+    telegram_user_id: int,
+    chat_id: int,
+    first_name: str,
+    known: TelegramAccount | None = None,
 ) -> TelegramAccount:
-    """Find the account of this Telegram user, creating it at first contact."""
+    """Find the account of this Telegram user (``known`` when it is already in the session), creating it at
+    first contact; note when they were last seen and that they can be reached."""
     now = clock.now()
-    account = await get_account(session, telegram_user_id)
+    account = known if known is not None else await get_account(session, telegram_user_id)
     if account is None:
         account = TelegramAccount(
             telegram_user_id=telegram_user_id, chat_id=chat_id, first_name=first_name[:200],
