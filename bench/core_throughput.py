@@ -93,7 +93,6 @@ def _bot_main(args: argparse.Namespace) -> None:
         import cProfile
 
         prof = cProfile.Profile()
-        prof.enable()
         import signal
 
         def _dump(*_: Any) -> None:
@@ -101,6 +100,8 @@ def _bot_main(args: argparse.Namespace) -> None:
             prof.dump_stats(args.profile_out)
             os._exit(0)
 
+        # Profile the measured phases only: the driver sends SIGUSR1 after start-up and warm-up.
+        signal.signal(signal.SIGUSR1, lambda *_: prof.enable())
         signal.signal(signal.SIGTERM, _dump)
     if args.bot == "bare":
         asyncio.run(_run_bare_bot(args.api, args.token))
@@ -163,6 +164,7 @@ class Tracker:
     pending: dict[int, deque[float]] = field(default_factory=lambda: defaultdict(deque))
     waiters: dict[int, deque[asyncio.Future[float]]] = field(default_factory=lambda: defaultdict(deque))
     latencies: list[float] = field(default_factory=list)
+    timeline: list[tuple[float, float]] = field(default_factory=list)  # (sent at, latency) while recording
     recording: bool = False
     replies: int = 0
 
@@ -180,13 +182,22 @@ class Tracker:
         queue = self.pending.get(ev.chat_id)
         if not queue:
             return
-        latency = time.perf_counter() - queue.popleft()
+        sent_at = queue.popleft()
+        latency = time.perf_counter() - sent_at
         self.replies += 1
         if self.recording:
             self.latencies.append(latency)
+            self.timeline.append((sent_at, latency))
         fut = self.waiters[ev.chat_id].popleft()
         if not fut.done():
             fut.set_result(latency)
+
+
+def _by_second(timeline: list[tuple[float, float]], start: float) -> list[float]:
+    buckets: dict[int, list[float]] = defaultdict(list)
+    for sent_at, latency in timeline:
+        buckets[int(sent_at - start)].append(latency)
+    return [round(_pct(buckets[k], 0.99) * 1000, 1) for k in sorted(buckets)]
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -242,6 +253,10 @@ async def _measure(emu: Any, kind: str, args: argparse.Namespace, folder: Path) 
                 await asyncio.sleep(0.05)
         await asyncio.wait_for(asyncio.gather(*futs), 120)
         await asyncio.sleep(6)  # let the throttle buckets refill
+        if profile:
+            import signal
+
+            proc.send_signal(signal.SIGUSR1)  # start profiling the measured phases
 
         # Open loop: a fixed schedule, whatever the bot does.
         tracker.recording = True
@@ -273,6 +288,8 @@ async def _measure(emu: Any, kind: str, args: argparse.Namespace, folder: Path) 
             "p99_ms": round(_pct(open_latencies, 0.99) * 1000, 1),
             "max_ms": round(max(open_latencies) * 1000, 1) if open_latencies else None,
             "generator_lag_max_ms": round(lag_max * 1000, 1),
+            # p99 per second of the run: shows whether the tail is a start-up transient or steady
+            "p99_ms_by_second": _by_second(tracker.timeline, start),
         }
         for f in not_done:
             f.cancel()
