@@ -8,8 +8,10 @@ three.  Subscribers may be plain or async callables; exceptions in them never br
 from __future__ import annotations
 
 import asyncio
+import bisect
 import inspect
 import logging
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +51,11 @@ class EventBus:
         self._seq = 0
         self._keep = keep
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Per chat as well: a simulated person waits on their own chat only, so with 1,500 people waiting one
+        # bot message wakes one waiter instead of all of them.
+        self._chat_log: dict[int, list[Event]] = defaultdict(list)
+        self._chat_changed: dict[int, asyncio.Event] = {}
+        self._keep_per_chat = 2_000
 
     @property
     def last_seq(self) -> int:
@@ -78,6 +85,14 @@ class EventBus:
                 log.exception("event subscriber failed")
         self._changed.set()
         self._changed = asyncio.Event()
+        if chat_id is not None:
+            chat_log = self._chat_log[chat_id]
+            chat_log.append(ev)
+            if len(chat_log) > self._keep_per_chat:
+                del chat_log[: len(chat_log) - self._keep_per_chat]
+            changed = self._chat_changed.pop(chat_id, None)
+            if changed is not None:
+                changed.set()
         return ev
 
     def since(self, seq: int) -> list[Event]:
@@ -85,6 +100,23 @@ class EventBus:
             return []
         first = self.log[0].seq
         return self.log[max(0, seq + 1 - first) :]
+
+    def chat_since(self, chat_id: int, seq: int) -> list[Event]:
+        """Events in one chat numbered after ``seq``."""
+        chat_log = self._chat_log.get(chat_id)
+        if not chat_log or chat_log[-1].seq <= seq:
+            return []
+        return chat_log[bisect.bisect_right(chat_log, seq, key=lambda ev: ev.seq) :]
+
+    async def wait_chat_change(self, chat_id: int, timeout: float) -> None:
+        """Wait until something happens in one chat (or ``timeout`` passes)."""
+        ev = self._chat_changed.get(chat_id)
+        if ev is None:
+            ev = self._chat_changed[chat_id] = asyncio.Event()
+        try:
+            await asyncio.wait_for(ev.wait(), timeout)
+        except TimeoutError:
+            pass
 
     async def wait_change(self, timeout: float) -> None:
         ev = self._changed

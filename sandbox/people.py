@@ -322,9 +322,9 @@ class Person:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            for ev in bus.since(seq):
+            for ev in bus.chat_since(self.id, seq):
                 seq = ev.seq
-                if (ev.kind in (BOT_MESSAGE, BOT_EDIT) and ev.chat_id == self.id and ev.token == self.bot.token
+                if (ev.kind in (BOT_MESSAGE, BOT_EDIT) and ev.token == self.bot.token
                         and ev.message is not None and not ev.message.deleted and pred(ev.message)):
                     return ev.message
             remaining = deadline - loop.time()
@@ -332,7 +332,7 @@ class Person:
                 recent = "\n  ".join(repr(m) for m in self.messages[-5:]) or "(nothing)"
                 raise TimeoutError(f"{self!r}: no bot message matching {match!r} within {timeout}s; "
                                    f"last messages:\n  {recent}")
-            await bus.wait_change(remaining)
+            await bus.wait_chat_change(self.id, remaining)
 
     async def wait_idle(self, timeout: float = 5.0) -> None:
         """Wait until the bot has processed everything (see TelegramEmulator.wait_until_processed)."""
