@@ -11,6 +11,7 @@ from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 
 from bot.commands import CommandsSyncMiddleware
 from bot.context import AppContext
+from bot.expired_callbacks import IgnoreExpiredCallbackAnswers
 from bot.i18n import AccountI18nMiddleware, CatalogI18n
 from bot.inline_filters import inline_magic_filters
 from bot.middlewares import DbSessionMiddleware, IdentityMiddleware, ThrottlingMiddleware
@@ -22,9 +23,11 @@ from db.fsm_storage import DatabaseStorage
 def create_bot(ctx: AppContext, *, token: str | None = None) -> Bot:
     """A Bot talking to ``telegram.api_base`` (Telegram, or the sandbox's emulator), file downloads included."""
     api = TelegramAPIServer.from_base(ctx.settings.telegram.api_base)
+    session = PinnedAiohttpSession(api=api)
+    session.middleware(IgnoreExpiredCallbackAnswers())
     return Bot(
         token=token or ctx.settings.require_token(),
-        session=PinnedAiohttpSession(api=api),
+        session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
 
@@ -70,8 +73,11 @@ def create_dispatcher(ctx: AppContext, *, i18n: CatalogI18n | None = None) -> Di
     dp["clock"] = ctx.clock
     dp["cipher"] = ctx.cipher
 
-    on_rollback = storage.forget_uncommitted if isinstance(storage, DatabaseStorage) else None
-    dp.update.outer_middleware(DbSessionMiddleware(ctx.session_factory, on_rollback))
+    if isinstance(storage, DatabaseStorage):
+        db_session = DbSessionMiddleware(ctx.session_factory, storage.forget_uncommitted)
+    else:
+        db_session = DbSessionMiddleware(ctx.session_factory)
+    dp.update.outer_middleware(db_session)
     dp["account_cache"] = account_cache = create_account_cache(ctx)
     dp.update.outer_middleware(IdentityMiddleware(ctx.clock, account_cache))
     dp.update.outer_middleware(AccountI18nMiddleware(i18n))

@@ -48,7 +48,7 @@ async def on_error(event: ErrorEvent, bot: Bot, ctx: AppContext, i18n: I18n | No
                                   locale=locale)
     try:
         if update.callback_query is not None:
-            await update.callback_query.answer()
+            await update.callback_query.answer()  # stops the spinner; a too-old query is ignored by the session
         await bot.send_message(chat_id, text)
     except TelegramAPIError:
         log.warning("update %s: apology could not be sent", update.update_id)

@@ -225,3 +225,16 @@ async def test_reused_photo_is_flagged_for_review(sandbox: SandboxRun, world: Wo
         flags = [(r, f) for r, f in await s.execute(select(Checkin.recipient_id, Checkin.reuse_flagged)
                                                      .order_by(Checkin.id))]
     assert flags == [(world.siti_id, False), (world.rahma_id, True), (world.siti_id, False)]
+
+
+async def test_presses_answered_too_late_still_count(sandbox: SandboxRun, world: World) -> None:
+    """When the bot is behind, Telegram refuses answers to presses older than 15 s: the choice is kept anyway."""
+    sandbox.emulator.method_context.options.callback_answer_timeout = 0  # every answer comes too late
+    sandbox.emulator.expect_violation("query is too old", method="answerCallbackQuery", times=None)
+    taps = await running_checkin(world.siti)
+    assert taps == 7
+    await sandbox.settle()
+    async with sandbox.ctx.session_factory() as s:
+        checkin = await s.scalar(select(Checkin))
+        assert checkin is not None and (checkin.days_open, checkin.sales_bracket) == (6, "500k_1m")
+    assert not any("Maaf" in (m.text or "") for m in world.siti.messages)
