@@ -15,7 +15,7 @@ from typing import Any
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StateType, StorageKey
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -25,6 +25,22 @@ from db.session import current_session
 from services.clock import Clock, SystemClock
 
 _MISSING = object()
+_TABLE = FsmRecord.__table__
+_DELETE = _TABLE.delete().where(_TABLE.c.key == bindparam("k"))
+_UPSERTS: dict[str, Any] = {}
+
+
+def _upsert(dialect: str) -> Any:
+    stmt = _UPSERTS.get(dialect)
+    if stmt is None:
+        insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(_TABLE)
+        stmt = _UPSERTS[dialect] = insert.on_conflict_do_update(
+            index_elements=[_TABLE.c.key],
+            set_={name: insert.excluded[name] for name in ("state", "data", "updated_at")},
+        )
+    return stmt
+
+_WRITTEN = "uep_fsm_written"  # session.info: keys written in the open transaction
 
 
 class DatabaseStorage(BaseStorage):
@@ -60,16 +76,15 @@ class DatabaseStorage(BaseStorage):
             self._cache.popitem(last=False)
 
     async def _write(self, session: AsyncSession, key: str, state: str | None, data: dict[str, Any]) -> None:
+        # Core statements built once, values as parameters: most updates of a conversation write here, and
+        # building an ORM upsert per write cost more than the rest of the step's database work.
+        connection = await session.connection()
         if state is None and not data:
-            await session.execute(FsmRecord.__table__.delete().where(FsmRecord.key == key))
+            await connection.execute(_DELETE, {"k": key})
             return
-        insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-        stmt = insert(FsmRecord).values(key=key, state=state, data=data, updated_at=self.clock.now())
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[FsmRecord.key],
-            set_={"state": stmt.excluded.state, "data": stmt.excluded.data, "updated_at": stmt.excluded.updated_at},
+        await connection.execute(
+            _upsert(connection.dialect.name), {"key": key, "state": state, "data": data, "updated_at": self.clock.now()}
         )
-        await session.execute(stmt)
 
     async def _save(self, key: str, state: str | None, data: dict[str, Any]) -> None:
         if self._cache.get(key) == (state, data):
@@ -77,7 +92,7 @@ class DatabaseStorage(BaseStorage):
         ambient = current_session.get()
         if ambient is not None:
             await self._write(ambient, key, state, data)
-            ambient.info.setdefault("fsm_keys", set()).add(key)
+            ambient.info.setdefault(_WRITTEN, set()).add(key)
         else:
             async with self.session_factory.begin() as session:
                 await self._write(session, key, state, data)
@@ -85,7 +100,7 @@ class DatabaseStorage(BaseStorage):
 
     def forget_uncommitted(self, session: AsyncSession) -> None:
         """The update's transaction rolled back: its FSM writes never happened, so drop them from the cache."""
-        for key in session.info.pop("fsm_keys", ()):
+        for key in session.info.pop(_WRITTEN, ()):
             self._cache.pop(key, None)
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
