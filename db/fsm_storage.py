@@ -40,6 +40,7 @@ def _upsert(dialect: str) -> Any:
         )
     return stmt
 
+
 _WRITTEN = "uep_fsm_written"  # session.info: keys written in the open transaction
 
 

@@ -22,11 +22,15 @@ async def _caseworker(ctx: AppContext, user_id: int) -> int:
         return st.id
 
 
-async def test_a_known_person_is_answered_without_an_identity_query(sandbox: SandboxRun) -> None:
-    ctx = sandbox.ctx
+async def _recipient(ctx: AppContext, user_id: int) -> None:
     async with ctx.session_factory.begin() as s:
         r = await factories.recipient(s, ctx.cipher, ctx.clock, ctx.settings)
-        await factories.link(s, ctx.clock, 910001, recipient=r)
+        await factories.link(s, ctx.clock, user_id, recipient=r)
+
+
+async def test_a_known_person_is_answered_without_an_identity_query(sandbox: SandboxRun) -> None:
+    ctx = sandbox.ctx
+    await _recipient(ctx, 910001)
     person = sandbox.person(910001, "Siti")
     await person.command("help")
     await person.wait_for("Lapor usaha")
@@ -67,10 +71,7 @@ async def test_a_role_change_in_the_bot_process_applies_to_the_next_update(sandb
 
 
 async def test_language_follows_the_switch_at_once(sandbox: SandboxRun) -> None:
-    ctx = sandbox.ctx
-    async with ctx.session_factory.begin() as s:
-        r = await factories.recipient(s, ctx.cipher, ctx.clock, ctx.settings)
-        await factories.link(s, ctx.clock, 910003, recipient=r)
+    await _recipient(sandbox.ctx, 910003)
     person = sandbox.person(910003, "Ana")
     await person.command("help")
     await person.wait_for("Lapor usaha")
