@@ -16,11 +16,15 @@ Staying correct:
   is stamped with a counter (``epoch``), so a read racing with another update's change is never cached.
 * Changes made by another process (the ``uep`` CLI, an import) are seen after ``ttl`` seconds at most. With
   several bot processes (Redis FSM storage) the cache is off, as the FSM cache is.
+* Each entry lives a random 75–100% of ``ttl``: people cached in the same second (everyone answering one
+  reminder) would otherwise all be read again in the same second a minute later, a burst of full identity
+  queries that stalled every update behind it.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -48,11 +52,21 @@ _WATCHED = (TelegramAccount, *_LINKED, *_SHARED)
 
 
 class AccountCache:
-    def __init__(self, ttl: float, *, max_size: int = 50_000, monotonic: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        ttl: float,
+        *,
+        max_size: int = 50_000,
+        jitter: float = 0.25,
+        monotonic: Callable[[], float] = time.monotonic,
+        uniform: Callable[[], float] = random.random,
+    ):
         self.ttl = ttl
         self.max_size = max_size
+        self.jitter = jitter  # an entry lives between (1 - jitter) * ttl and ttl
         self._monotonic = monotonic
-        self._entries: OrderedDict[int, tuple[float, TelegramAccount]] = OrderedDict()
+        self._uniform = uniform
+        self._entries: OrderedDict[int, tuple[float, TelegramAccount]] = OrderedDict()  # user id → (expiry, account)
         # recipient/worker/staff id → Telegram user id of the cached account linked to it
         self._linked: dict[tuple[str, int], int] = {}
         self.epoch = 0  # bumped by every committed change to what accounts depend on
@@ -67,8 +81,8 @@ class AccountCache:
         entry = self._entries.get(telegram_user_id)
         if entry is None:
             return None
-        stored_at, account = entry
-        if self._monotonic() - stored_at > self.ttl:
+        expires_at, account = entry
+        if self._monotonic() > expires_at:
             self._drop(telegram_user_id)
             return None
         self._entries.move_to_end(telegram_user_id)
@@ -187,7 +201,8 @@ class AccountCache:
     def _store(self, account: TelegramAccount) -> None:
         user_id = account.telegram_user_id
         self._drop(user_id)
-        self._entries[user_id] = (self._monotonic(), account)
+        lifetime = self.ttl * (1 - self.jitter * self._uniform())
+        self._entries[user_id] = (self._monotonic() + lifetime, account)
         for kind, linked_id in _links(account):
             self._linked[(kind, linked_id)] = user_id
         while len(self._entries) > self.max_size:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import update
 
 from bot.context import AppContext
@@ -29,9 +30,14 @@ async def _read_and_offer(ctx: AppContext, cache: AccountCache) -> None:
         await s.commit()
 
 
-def _new_cache(ctx: AppContext, ttl: float = 60, now: list[float] | None = None) -> AccountCache:
+def _new_cache(
+    ctx: AppContext, ttl: float = 60, now: list[float] | None = None, draw: float | None = None
+) -> AccountCache:
     clock = now if now is not None else [0.0]
-    cache = AccountCache(ttl, monotonic=lambda: clock[0])
+    if draw is None:
+        cache = AccountCache(ttl, monotonic=lambda: clock[0])
+    else:
+        cache = AccountCache(ttl, monotonic=lambda: clock[0], uniform=lambda: draw)
     cache.install(ctx.session_factory)
     return cache
 
@@ -161,12 +167,16 @@ async def test_bulk_update_clears_everything(ctx: AppContext) -> None:
     cache.uninstall()
 
 
-async def test_entries_expire_after_the_ttl(ctx: AppContext) -> None:
+@pytest.mark.parametrize(("draw", "lives_for"), [(0.0, 60), (0.5, 52.5), (1.0, 45)])
+async def test_entries_expire_within_the_ttl_at_a_random_point_of_its_last_quarter(
+    ctx: AppContext, draw: float, lives_for: float
+) -> None:
+    # The random point spreads out the re-reads of people cached in the same second (one reminder's answers).
     await _linked_recipient(ctx)
     now = [100.0]
-    cache = _new_cache(ctx, ttl=60, now=now)
+    cache = _new_cache(ctx, ttl=60, now=now, draw=draw)
     await _read_and_offer(ctx, cache)
-    now[0] += 59
+    now[0] += lives_for - 1
     assert cache.get(USER) is not None
     now[0] += 2
     assert cache.get(USER) is None, "a change made by another process is seen within the TTL"
