@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -17,6 +18,7 @@ from aiohttp import web
 from bot.commands import set_default_commands
 from bot.context import AppContext
 from bot.factory import create_bot, create_dispatcher, create_i18n
+from bot.heap import tune_collector
 from bot.i18n import CatalogI18n
 from bot.messenger import Messenger
 from db.account_cache import AccountCache
@@ -76,6 +78,12 @@ class BotApp:
                 await task
         self._tasks.clear()
 
+    @staticmethod
+    def _tune_collector() -> None:
+        # Only for the long-running process: a test process builds many apps and must not freeze their heaps.
+        frozen = tune_collector()
+        log.info("start-up heap frozen (%d objects); collector thresholds %s", frozen, gc.get_threshold())
+
     # --- polling -------------------------------------------------------------------------------------------
     async def start_polling(self, *, handle_signals: bool = False) -> None:
         """Start long polling in the background and return once it runs."""
@@ -99,6 +107,7 @@ class BotApp:
         try:
             await self.bot.delete_webhook(drop_pending_updates=False)
             me = await self.bot.get_me()
+            self._tune_collector()
             log.info("polling as @%s", me.username)
             await self.dp.start_polling(
                 self.bot,
@@ -156,6 +165,7 @@ class BotApp:
 
             raise ConfigError("telegram.webhook_url and telegram.webhook_secret: both are required for --webhook")
         runner = await self.start_webhook(tg.webhook_host, tg.webhook_port)
+        self._tune_collector()
         log.info("serving webhooks on %s:%s%s", tg.webhook_host, tg.webhook_port, tg.webhook_path)
         try:
             await asyncio.Event().wait()
