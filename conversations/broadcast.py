@@ -63,6 +63,8 @@ from services.clock import Clock
 from services.i18n_labels import business_status_label, business_type_label
 
 router = Router(name="broadcast")
+# Every message handler here is for these roles: checked once, so other people's messages skip the router at once.
+router.message.filter(RoleFilter(*STAFF_ROLES))
 
 CAPTION_LIMIT = 1024
 TEXT_LIMIT = 4096
@@ -126,7 +128,7 @@ async def refuse_non_staff(query: CallbackQuery) -> None:
     await query.answer(_("Sorry, only Dissos staff can send announcements."), show_alert=True)
 
 
-@router.message(Command("siaran"), RoleFilter(*STAFF_ROLES))
+@router.message(Command("siaran"))
 async def start(message: Message, state: FSMContext) -> None:
     await state.clear()
     await state.set_state(Compose.text)
@@ -149,13 +151,13 @@ async def cancel(query: CallbackQuery, state: FSMContext) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ the message
-@router.message(Compose.text, RoleFilter(*STAFF_ROLES), F.text, ~F.text.startswith("/"))
+@router.message(Compose.text, F.text, ~F.text.startswith("/"))
 async def got_text(message: Message, state: FSMContext) -> None:
     await state.update_data(text_id=message.html_text, photo=None)
     await _ask_english(message, state)
 
 
-@router.message(Compose.text, RoleFilter(*STAFF_ROLES), F.photo)
+@router.message(Compose.text, F.photo)
 async def got_photo(message: Message, state: FSMContext) -> None:
     if message.media_group_id:
         await message.answer(_("Please send only one photo. Send it again, alone, with its caption."))
@@ -165,7 +167,7 @@ async def got_photo(message: Message, state: FSMContext) -> None:
     await _ask_english(message, state)
 
 
-@router.message(Compose.text, RoleFilter(*STAFF_ROLES))
+@router.message(Compose.text)
 async def text_expected(message: Message) -> None:
     await message.answer(_("Please send a text, or one photo with a caption. /batal cancels."))
 
@@ -192,7 +194,7 @@ async def want_english(query: CallbackQuery, state: FSMContext) -> None:
         )
 
 
-@router.message(Compose.english_text, RoleFilter(*STAFF_ROLES), F.text, ~F.text.startswith("/"))
+@router.message(Compose.english_text, F.text, ~F.text.startswith("/"))
 async def got_english(message: Message, state: FSMContext, session: AsyncSession, settings: Settings) -> None:
     data = await state.get_data()
     limit = CAPTION_LIMIT if data.get("photo") else TEXT_LIMIT
@@ -205,7 +207,7 @@ async def got_english(message: Message, state: FSMContext, session: AsyncSession
     await _show_audience(message, state, session, settings, new=True)
 
 
-@router.message(Compose.english_text, RoleFilter(*STAFF_ROLES))
+@router.message(Compose.english_text)
 async def english_expected(message: Message) -> None:
     await message.answer(_("Please send the English text. /batal cancels."))
 
@@ -568,7 +570,7 @@ def format_wita(at: datetime, settings: Settings) -> str:
     return at.astimezone(settings.program.tz).strftime("%d-%m-%Y %H:%M") + " WITA"
 
 
-@router.message(Compose.when, RoleFilter(*STAFF_ROLES), F.text, ~F.text.startswith("/"))
+@router.message(Compose.when, F.text, ~F.text.startswith("/"))
 async def got_time(message: Message, state: FSMContext, settings: Settings, clock: Clock,
                    session: AsyncSession) -> None:
     at = parse_wita(message.text or "", settings)
@@ -595,7 +597,7 @@ async def got_time(message: Message, state: FSMContext, settings: Settings, cloc
     )
 
 
-@router.message(Compose.when, RoleFilter(*STAFF_ROLES))
+@router.message(Compose.when)
 async def time_expected(message: Message) -> None:
     await message.answer(_("Please send the date and time, for example <code>05-03-2026 08:00</code>. /batal cancels."))
 

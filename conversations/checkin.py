@@ -32,6 +32,7 @@ import logging
 from typing import Any
 
 from aiogram import Bot, F, Router
+from aiogram.filters import StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -82,6 +83,10 @@ class Checkin(StatesGroup):
     reason = State()
     note = State()
     confirm = State()
+
+
+# Every message step belongs to the flow: anyone else's message skips its handlers with one check.
+router.message.filter(StateFilter(Checkin))
 
 
 class CiCb(CallbackData, prefix="ci"):

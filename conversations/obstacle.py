@@ -64,6 +64,10 @@ class ObstacleReport(StatesGroup):
     details = State()
 
 
+# Every message step belongs to the report: anyone else's message skips its handlers with one check.
+router.message.filter(StateFilter(ObstacleReport))
+
+
 class ObCb(CallbackData, prefix="ob"):
     """``ob:<step>:<value>``; only valid in the matching state (an old keyboard just explains)."""
 

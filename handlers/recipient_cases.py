@@ -30,11 +30,13 @@ from services.clock import Clock
 from services.schedule import open_due
 
 router = Router(name="recipient_cases")
+# Every message handler here is for these roles: checked once, so other people's messages skip the router at once.
+router.message.filter(RoleFilter(Role.RECIPIENT))
 STATUS_LIMIT = 10
 
 
-@router.message(Command("kendala"), RoleFilter(Role.RECIPIENT))
-@router.message(ButtonText(MENU_PROBLEM), RoleFilter(Role.RECIPIENT))
+@router.message(Command("kendala"))
+@router.message(ButtonText(MENU_PROBLEM))
 async def report_problem(message: Message, state: FSMContext, **data: Any) -> None:
     await begin_obstacle_report(message, state, **data)
 
@@ -47,8 +49,8 @@ async def recipient_cases(session: AsyncSession, recipient_id: int) -> list[Case
     ))
 
 
-@router.message(Command("status"), RoleFilter(Role.RECIPIENT))
-@router.message(ButtonText(MENU_STATUS), RoleFilter(Role.RECIPIENT))
+@router.message(Command("status"))
+@router.message(ButtonText(MENU_STATUS))
 async def my_status(
     message: Message, session: AsyncSession, account: TelegramAccount, settings: Settings, clock: Clock
 ) -> None:

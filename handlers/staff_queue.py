@@ -28,6 +28,8 @@ from services.cases.views import QueueCb, filter_keyboard, queue_keyboard, queue
 from services.clock import Clock
 
 router = Router(name="staff_queue")
+# Every message handler here is for these roles: checked once, so other people's messages skip the router at once.
+router.message.filter(RoleFilter(*STAFF_ROLES))
 
 
 def _title(role: Role, account: TelegramAccount | None) -> str:
@@ -36,7 +38,7 @@ def _title(role: Role, account: TelegramAccount | None) -> str:
     return _("Dissos case queue")
 
 
-@router.message(Command("antrian"), RoleFilter(*STAFF_ROLES))
+@router.message(Command("antrian"))
 async def queue_command(message: Message, session: AsyncSession, settings: Settings, clock: Clock,
                         role: Role, account: TelegramAccount) -> None:
     now = clock.now()

@@ -35,6 +35,8 @@ from services.reports.report import ZONE_ABBREVIATIONS
 from services.reports.summary import number
 
 router = Router(name="staff_reports")
+# Every message handler here is for these roles: checked once, so other people's messages skip the router at once.
+router.message.filter(RoleFilter(*STAFF_ROLES))
 
 EXPORT_TITLES = {
     "recipients": N_("Recipients"),
@@ -61,7 +63,7 @@ async def _refuse(query: CallbackQuery) -> None:
 
 
 # --- /laporan --------------------------------------------------------------------------------------------------
-@router.message(Command("laporan"), RoleFilter(*STAFF_ROLES))
+@router.message(Command("laporan"))
 async def report_command(
     message: Message, bot: Bot, session: AsyncSession, settings: Settings, clock: Clock, i18n: I18n
 ) -> None:
@@ -115,7 +117,7 @@ def formats_keyboard(kind: str, role: Role) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-@router.message(Command("ekspor"), RoleFilter(*STAFF_ROLES))
+@router.message(Command("ekspor"))
 async def export_command(message: Message) -> None:
     await message.answer(
         _("What do you want to export? NIKs are masked (first and last four digits)."),

@@ -42,9 +42,11 @@ from services.cases.views import (
 from services.clock import Clock
 
 router = Router(name="worker_cases")
+# Every message handler here is for these roles: checked once, so other people's messages skip the router at once.
+router.message.filter(RoleFilter(Role.TKSK))
 
 
-@router.message(Command("kasus"), RoleFilter(Role.TKSK))
+@router.message(Command("kasus"))
 async def my_kecamatan_cases(
     message: Message, session: AsyncSession, account: TelegramAccount, settings: Settings, clock: Clock
 ) -> None:

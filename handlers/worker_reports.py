@@ -20,6 +20,8 @@ from services.clock import Clock
 from services.reports import ReportScope
 
 router = Router(name="worker_reports")
+# Every message handler here is for these roles: checked once, so other people's messages skip the router at once.
+router.message.filter(RoleFilter(*WORKER_ROLES))
 
 
 def _scope(role: Role, account: TelegramAccount | None) -> ReportScope | None:
@@ -28,7 +30,7 @@ def _scope(role: Role, account: TelegramAccount | None) -> ReportScope | None:
     return ReportScope.of([account.worker.kecamatan_id])
 
 
-@router.message(Command("ringkasan"), RoleFilter(*WORKER_ROLES))
+@router.message(Command("ringkasan"))
 async def summary_command(
     message: Message, role: Role, account: TelegramAccount | None, bot: Bot, session: AsyncSession,
     settings: Settings, clock: Clock, i18n: I18n,
