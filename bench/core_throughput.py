@@ -1,12 +1,16 @@
 """Bot-core throughput and latency through the Telegram emulator: a bare aiogram echo bot against this bot's whole
 update path (DB session, identity lookup, i18n, throttling, command-menu sync, routers, fallback) on SQLite.
+The echo bot runs twice: as aiogram comes (``bare``, the issue's reference) and with the garbage-collector settings
+``uep run`` gives this bot (``bare-gc``), so the ratio with the runtime held equal is printed too.
 
     .venv/bin/python -m bench.core_throughput                 # both bots, 200 updates/s open loop for 10 s
     .venv/bin/python -m bench.core_throughput --rate 300 --seconds 5 --closed-seconds 5 --only full
 
 The emulator and the simulated people run in this process; each bot runs in a process of its own (``--bot`` is
 the internal entry point), polling the emulator over HTTP as it would poll Telegram. Logging in the bot process
-is configured as ``uep run`` does (INFO, aiogram's line per update included), written to a file.
+is configured as ``uep run`` does (INFO, aiogram's line per update included), written to a file, and both bots
+get ``uep run``'s garbage-collector settings (``bot/heap.py``). The harness runs the open loop with its own
+collector off, so its pauses are not counted as the bot's latency. The bot's peak memory is reported too.
 
 * **open loop**: ``--rate`` updates/s offered on a fixed schedule (``--people`` people, each in turn) for
   ``--seconds``, whatever the bot does; latency = from the person's send (the update is enqueued) to the bot's
@@ -26,6 +30,7 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -39,19 +44,24 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+# bare: an aiogram echo bot as it comes; bare-gc: the same with `uep run`'s collector settings; full: this bot.
+KINDS = ("bare", "bare-gc", "full")
 TOKENS = {
     "bare": "5000000001:AAEbenchBareEchoBotToken000000000000",
+    "bare-gc": "5000000003:AAEbenchBareGcEchoBotToken0000000000",
     "full": "5000000002:AAEbenchFullStackBotToken00000000000",
 }
-BASE_USER_ID = {"bare": 810_000_000, "full": 820_000_000}
+BASE_USER_ID = {"bare": 810_000_000, "bare-gc": 830_000_000, "full": 820_000_000}
 
 
 # ============================================================================ bot processes
-async def _run_bare_bot(api: str, token: str) -> None:
+async def _run_bare_bot(api: str, token: str, *, tuned: bool) -> None:
     from aiogram import Bot, Dispatcher
     from aiogram.client.session.aiohttp import AiohttpSession
     from aiogram.client.telegram import TelegramAPIServer
     from aiogram.types import Message
+
+    from bot.heap import tune_collector
 
     dp = Dispatcher()
 
@@ -60,6 +70,8 @@ async def _run_bare_bot(api: str, token: str) -> None:
         await message.answer(message.text or "?")
 
     bot = Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(api)))
+    if tuned:
+        tune_collector()  # the full bot's collector settings, so the ratio compares the stacks alone
     print("ready", flush=True)
     await dp.start_polling(bot, polling_timeout=10, handle_signals=False)
 
@@ -70,6 +82,7 @@ async def _run_full_bot(api: str, token: str, db_url: str, data_key: str) -> Non
     from bot.app import BotApp
     from bot.config import load_settings
     from bot.context import AppContext
+    from bot.heap import tune_collector
 
     settings = load_settings(ROOT / "config.toml")
     settings.telegram.api_base = api
@@ -78,6 +91,7 @@ async def _run_full_bot(api: str, token: str, db_url: str, data_key: str) -> Non
     ctx = AppContext.build(settings)
     app = BotApp(ctx, token=token, with_scheduler=False)
     await app.start_polling()
+    tune_collector()  # as `uep run` does once the bot is ready
     print("ready", flush=True)
     await asyncio.Event().wait()
 
@@ -103,8 +117,8 @@ def _bot_main(args: argparse.Namespace) -> None:
         # Profile the measured phases only: the driver sends SIGUSR1 after start-up and warm-up.
         signal.signal(signal.SIGUSR1, lambda *_: prof.enable())
         signal.signal(signal.SIGTERM, _dump)
-    if args.bot == "bare":
-        asyncio.run(_run_bare_bot(args.api, args.token))
+    if args.bot in ("bare", "bare-gc"):
+        asyncio.run(_run_bare_bot(args.api, args.token, tuned=args.bot == "bare-gc"))
     else:
         asyncio.run(_run_full_bot(args.api, args.token, args.db, args.data_key))
 
@@ -253,6 +267,12 @@ async def _measure(emu: Any, kind: str, args: argparse.Namespace, folder: Path) 
                 await asyncio.sleep(0.05)
         await asyncio.wait_for(asyncio.gather(*futs), 120)
         await asyncio.sleep(6)  # let the throttle buckets refill
+        # The emulator and the people live in this process and keep every message; a full collection of that
+        # heap stalls this process, and a reply it is late to notice would count as the bot's latency (and slow
+        # the closed loop of whichever bot runs last). Off for both measured phases.
+        gc.collect()
+        gc.freeze()
+        gc.disable()
         if profile:
             import signal
 
@@ -325,10 +345,24 @@ async def _measure(emu: Any, kind: str, args: argparse.Namespace, folder: Path) 
             "p50_ms": round(_pct(latencies, 0.50) * 1000, 1),
             "p99_ms": round(_pct(latencies, 0.99) * 1000, 1),
         }
+        peak_rss_mb = _peak_rss_mb(proc.pid)
     finally:
+        gc.enable()
         unsubscribe()
         await _stop_bot(proc)
-    return {"open": open_res, "closed": closed_res}
+    return {"open": open_res, "closed": closed_res, "peak_rss_mb": peak_rss_mb}
+
+
+def _peak_rss_mb(pid: int) -> float | None:
+    """The bot process's peak resident memory so far (Linux ``VmHWM``); None where /proc is missing."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return None
 
 
 async def _main(args: argparse.Namespace) -> dict[str, Any]:
@@ -340,7 +374,7 @@ async def _main(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="uep-bench-") as tmp:
-            for kind in ("bare", "full"):
+            for kind in KINDS:
                 if args.only in (None, kind):
                     results[kind] = await _measure(emu, kind, args, Path(tmp))
                     if args.profile == kind:
@@ -366,11 +400,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--closed-seconds", type=float, default=8.0)
     ap.add_argument("--concurrency", type=int, default=64, help="closed loop: virtual users")
     ap.add_argument("--closed-people", type=int, default=1000, help="closed loop: people the users rotate over")
-    ap.add_argument("--only", choices=("bare", "full"))
-    ap.add_argument("--profile", choices=("bare", "full"), help="cProfile that bot process and print the top")
+    ap.add_argument("--only", choices=KINDS)
+    ap.add_argument("--profile", choices=KINDS, help="cProfile that bot process and print the top")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     # internal: run one bot process
-    ap.add_argument("--bot", choices=("bare", "full"), help=argparse.SUPPRESS)
+    ap.add_argument("--bot", choices=KINDS, help=argparse.SUPPRESS)
     ap.add_argument("--api", help=argparse.SUPPRESS)
     ap.add_argument("--token", help=argparse.SUPPRESS)
     ap.add_argument("--db", help=argparse.SUPPRESS)
@@ -387,21 +421,24 @@ def main(argv: list[str] | None = None) -> None:
         return
     print(f"open loop: {args.rate:g} updates/s offered for {args.seconds:g} s by {args.people} people; "
           f"closed loop: {args.concurrency} users over {args.closed_people} people for {args.closed_seconds:g} s")
-    print(f"{'bot':<6} {'open: offered/s':>15} {'answered':>9} {'lost':>5} {'p50 ms':>7} {'p90 ms':>7} "
-          f"{'p99 ms':>7} {'max ms':>7} | {'closed: upd/s':>13} {'p50 ms':>7} {'p99 ms':>7}")
-    for kind in ("bare", "full"):
+    print(f"{'bot':<8} {'open: offered/s':>15} {'answered':>9} {'lost':>5} {'p50 ms':>7} {'p90 ms':>7} "
+          f"{'p99 ms':>7} {'max ms':>7} | {'closed: upd/s':>13} {'p50 ms':>7} {'p99 ms':>7} | {'peak RSS MB':>11}")
+    for kind in KINDS:
         if kind not in results:
             continue
         o, c = results[kind]["open"], results[kind]["closed"]
-        print(f"{kind:<6} {o['offered_per_s']:>15} {o['answered']:>9} {o['lost']:>5} {o['p50_ms']:>7} "
+        print(f"{kind:<8} {o['offered_per_s']:>15} {o['answered']:>9} {o['lost']:>5} {o['p50_ms']:>7} "
               f"{o['p90_ms']:>7} {o['p99_ms']:>7} {o['max_ms']:>7} | {c['updates_per_s']:>13} {c['p50_ms']:>7} "
-              f"{c['p99_ms']:>7}")
+              f"{c['p99_ms']:>7} | {results[kind]['peak_rss_mb']!s:>11}")
     if "bare" in results and "full" in results:
         ratio = results["full"]["closed"]["updates_per_s"] / results["bare"]["closed"]["updates_per_s"]
         p99 = results["full"]["open"]["p99_ms"]
         verdict = "met" if ratio >= 1 / 3 else "MISSED"
         print(f"full/bare closed-loop throughput: {ratio:.2f} (target >= 0.33: {verdict});"
               f" full p99 at {args.rate:g}/s: {p99} ms (target < 100: {'met' if p99 < 100 else 'MISSED'})")
+    if "bare-gc" in results and "full" in results:
+        same = results["full"]["closed"]["updates_per_s"] / results["bare-gc"]["closed"]["updates_per_s"]
+        print(f"full/bare-gc closed-loop throughput (both with uep run's collector settings): {same:.2f}")
     print(f"emulator violations: {results['emulator_violations']}")
 
 
