@@ -124,6 +124,8 @@ async def test_voice_and_photos_button_forwards_the_media(sandbox: SandboxRun, p
     assert [m.kind for m in tksk.messages] == ["text", "voice", "photo"]
     before = len(tksk.messages)
     await tksk.press("🎧 Suara dan foto", message=card)
+    # Uploading the files can outlast a quiet gap on a loaded machine: wait for the last one itself.
+    await tksk.wait_for(lambda m: m.kind == "photo", timeout=15)
     await sandbox.settle()
     assert [m.kind for m in tksk.messages[before:]] == ["voice", "photo"]
     await tksk.press("📜 Riwayat", message=card)
