@@ -18,10 +18,13 @@ collector off, so its pauses are not counted as the bot's latency. The bot's pea
 * **closed loop**: ``--concurrency`` virtual users, each sending the next update as soon as the previous one is
   answered, spread over ``--closed-people`` people (so nobody exceeds the per-person throttle): max throughput.
 
-The full bot gets a fresh migrated SQLite database in a temp dir whose people are active, linked recipients (the
-identity middleware does a real lookup per update); they send ``/help`` and unknown text, both answered by the
-common/fallback routers with one message. Every person sends one warm-up update first (the command-menu sync
-calls setMyCommands once per person, outside the measurement).
+The full bot gets a fresh migrated SQLite database in a temp dir whose people are active, linked recipients;
+they send ``/help`` and unknown text, both answered by the common/fallback routers with one message. Every
+person sends one warm-up update first, outside the measurement: the command-menu sync calls setMyCommands once
+per person, and the identity cache learns who they are. So the default run measures people who wrote within
+the last minute (the identity cache's lifetime; keep ``--seconds`` short, or the closed loop starts after the
+entries expired). ``UEP_TELEGRAM__IDENTITY_CACHE_SECONDS=0`` measures the other end: a database lookup of the
+person on every update, as for someone's first message in a while.
 """
 
 from __future__ import annotations
