@@ -73,7 +73,7 @@ async def test_unexpected_input_gets_a_helpful_reply(sandbox: SandboxRun) -> Non
     person = sandbox.person(900030, "Siti")
     await person.send_sticker()
     reply = await person.wait_for("tidak bisa saya pakai")
-    assert reply.reply_keyboard, "an active recipient is shown the main menu again"
+    assert reply.reply_keyboard[0][0] == "📋 Lapor usaha", "an active recipient is shown the main menu again"
     await person.send("asdfgh")
     await person.wait_for("belum paham")
     await person.command("antrian")
@@ -81,6 +81,23 @@ async def test_unexpected_input_gets_a_helpful_reply(sandbox: SandboxRun) -> Non
     stranger = sandbox.person(900031, "X")
     await stranger.send_photo()
     await stranger.wait_for("tidak bisa saya pakai")
+
+
+async def test_main_menu_comes_in_the_persons_language(sandbox: SandboxRun) -> None:
+    """The menu is built once per language and shared: after a switch it comes in the new one, and back."""
+    ctx = sandbox.ctx
+    async with ctx.session_factory.begin() as s:
+        r = await factories.recipient(s, ctx.cipher, ctx.clock, ctx.settings)
+        await factories.link(s, ctx.clock, 900032, recipient=r)
+    person = sandbox.person(900032, "Rina")
+    steps = [("🇬🇧 English", "did not understand", "📋 Report my business"),
+             ("🇮🇩 Bahasa Indonesia", "belum paham", "📋 Lapor usaha")]
+    for button, reply_text, first_menu_button in steps:
+        await person.command("bahasa")
+        await person.press(button, message=await person.wait_for(lambda m, b=button: m.find_button(b) is not None))
+        await person.send("asdfgh")
+        reply = await person.wait_for(reply_text)
+        assert reply.reply_keyboard[0][0] == first_menu_button
 
 
 async def test_stale_or_forged_button_changes_nothing(sandbox: SandboxRun) -> None:
