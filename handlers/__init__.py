@@ -19,27 +19,42 @@ def _detached(router: Router) -> Router:
 
 
 def build_root_router() -> Router:
-    from handlers import common, errors, fallback
+    # Imported here, not at module level: the feature modules import ``handlers.*`` helpers themselves.
+    from conversations import broadcast, case_note, checkin, obstacle, onboarding, worker_onboarding
+    from handlers import (
+        checkin_review,
+        common,
+        errors,
+        fallback,
+        recipient,
+        recipient_cases,
+        staff_invites,
+        staff_queue,
+        staff_reports,
+        worker,
+        worker_cases,
+        worker_reports,
+    )
 
     routers = [
         errors.router,
         common.router,
-        # Feature routers are added here, before the fallback.
-        __import__("conversations.broadcast", fromlist=["router"]).router,
-        __import__("conversations.onboarding", fromlist=["router"]).router,
-        __import__("conversations.worker_onboarding", fromlist=["router"]).router,
-        __import__("handlers.staff_invites", fromlist=["router"]).router,
-        __import__("handlers.worker", fromlist=["router"]).router,
-        __import__("handlers.staff_reports", fromlist=["router"]).router,
-        __import__("handlers.worker_reports", fromlist=["router"]).router,
-        __import__("handlers.recipient", fromlist=["router"]).router,
-        __import__("conversations.checkin", fromlist=["router"]).router,
-        __import__("handlers.checkin_review", fromlist=["router"]).router,
-        __import__("handlers.recipient_cases", fromlist=["router"]).router,
-        __import__("conversations.obstacle", fromlist=["router"]).router,
-        __import__("conversations.case_note", fromlist=["router"]).router,
-        __import__("handlers.worker_cases", fromlist=["router"]).router,
-        __import__("handlers.staff_queue", fromlist=["router"]).router,
+        # Feature routers, before the fallback.
+        broadcast.router,
+        onboarding.router,
+        worker_onboarding.router,
+        staff_invites.router,
+        worker.router,
+        staff_reports.router,
+        worker_reports.router,
+        recipient.router,
+        checkin.router,
+        checkin_review.router,
+        recipient_cases.router,
+        obstacle.router,
+        case_note.router,
+        worker_cases.router,
+        staff_queue.router,
         fallback.router,
     ]
     root = Router(name="root")
