@@ -40,7 +40,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, F
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -54,6 +54,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.filters import STAFF_ROLES, RoleFilter
 from bot.i18n import N_
+from bot.routing import Router
 from db.enums import BusinessStatus, OnboardingState, Role
 from db.models import Broadcast, Kabupaten, Kecamatan, TelegramAccount
 from services.broadcast import deliveries as dl

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, F
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import Message
@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.filters import STAFF_ROLES, WORKER_ROLES, RoleFilter
 from bot.messenger import Messenger
+from bot.routing import Router
 from db.models import Case, TelegramAccount
 from handlers.case_cards import show_card
 from services.cases.actions import perform

@@ -31,7 +31,7 @@ import html
 import logging
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, F
 from aiogram.filters import StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -52,6 +52,7 @@ from bot.context import AppContext
 from bot.filters import ButtonText, RoleFilter
 from bot.i18n import N_
 from bot.messenger import Messenger
+from bot.routing import Router
 from db.enums import BusinessStatus, OnboardingState, Role
 from db.models import TelegramAccount
 from handlers.keyboards import recipient_main_menu

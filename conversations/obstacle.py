@@ -26,7 +26,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.filters import ButtonText, RoleFilter
 from bot.messenger import Messenger
+from bot.routing import Router
 from db.enums import CaseKind, OnboardingState, Role, Urgency
 from db.models import TelegramAccount
 from handlers.keyboards import MENU_HELP, MENU_REPORT, recipient_main_menu

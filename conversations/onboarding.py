@@ -32,7 +32,7 @@ import html
 from datetime import datetime
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, F
 from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject, CommandStart, Filter, StateFilter
@@ -57,6 +57,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.i18n import N_
 from bot.messenger import Messenger
+from bot.routing import Router
 from db.enums import ConsentDecision, InvitationKind, OnboardingState, Role
 from db.models import AidPackage, ConsentRecord, Recipient, TelegramAccount
 from handlers.keyboards import recipient_main_menu

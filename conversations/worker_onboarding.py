@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import html
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, F
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import N_
 from bot.messenger import Messenger
+from bot.routing import Router
 from db.enums import InvitationKind, StaffRole
 from db.models import FieldWorker, Invitation, TelegramAccount
 from services.clock import Clock

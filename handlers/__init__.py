@@ -5,7 +5,7 @@ Order matters: specific routers first, the catch-all fallback last.
 
 from __future__ import annotations
 
-from aiogram import Router
+from bot.routing import Router
 
 
 def _detached(router: Router) -> Router:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import html
 
-from aiogram import Router
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
+from bot.routing import Router
 from db.models import TelegramAccount
 from services.checkins import Review, review_checkin
 from services.clock import Clock

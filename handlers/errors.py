@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import Bot, Router
+from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import ErrorEvent
 from aiogram.utils.i18n import I18n
 
 from bot.context import AppContext
+from bot.routing import Router
 from services.identity import get_account
 
 log = logging.getLogger("uep.errors")

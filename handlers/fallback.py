@@ -5,12 +5,13 @@ Registered last. Inside a conversation the reply points back to the question; ou
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.routing import Router
 from db.enums import OnboardingState, Role
 from db.models import TelegramAccount
 from handlers.common import help_text

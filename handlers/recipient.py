@@ -6,12 +6,13 @@ checked on the server for every update); ``begin_checkin`` then explains politel
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot.filters import ButtonText, RoleFilter
+from bot.routing import Router
 from conversations.checkin import CiCb, begin_checkin
 from db.enums import Role
 from db.models import TelegramAccount

@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, F
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.filters import ButtonText, RoleFilter
 from bot.messenger import Messenger
+from bot.routing import Router
 from conversations.obstacle import begin_obstacle_report
 from db.enums import Role
 from db.models import Case, TelegramAccount

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import html
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, F
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.filters import RoleFilter
+from bot.routing import Router
 from db.enums import InvitationKind, Role, StaffRole
 from db.models import FieldWorker, TelegramAccount
 from handlers.invitation_messages import send_invitation

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 
-from aiogram import Bot, Router
+from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.filters import STAFF_ROLES, RoleFilter
+from bot.routing import Router
 from db.enums import Role
 from db.models import Case, TelegramAccount
 from handlers.case_cards import message_of, refuse, show_card

@@ -12,7 +12,7 @@ import html
 import tempfile
 from pathlib import Path
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, F
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, FSInputFile, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.filters import STAFF_ROLES, RoleFilter
 from bot.i18n import N_
+from bot.routing import Router
 from db.enums import Role
 from db.models import TelegramAccount
 from handlers.report_views import STAFF_BREAKDOWNS, ReportCb, send_breakdown, send_report

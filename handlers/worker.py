@@ -13,7 +13,7 @@ import contextlib
 import html
 import math
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, F
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.filters.callback_data import CallbackData
@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.filters import RoleFilter
 from bot.i18n import N_
+from bot.routing import Router
 from db.enums import InvitationKind, OnboardingState, Role
 from db.models import Checkin, Recipient, TelegramAccount
 from handlers.invitation_messages import send_invitation

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from datetime import date, datetime
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, F
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.filters import RoleFilter
 from bot.messenger import Messenger
+from bot.routing import Router
 from conversations.case_note import NOTE_ACTIONS, ask_for_note
 from db.enums import Role, StaffRole
 from db.models import Case, Staff, TelegramAccount

@@ -4,7 +4,7 @@ command and button press, never from the button. Field workers get no exports.""
 
 from __future__ import annotations
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, F
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.filters import WORKER_ROLES, RoleFilter
+from bot.routing import Router
 from db.enums import Role
 from db.models import TelegramAccount
 from handlers.report_views import WORKER_BREAKDOWNS, ReportCb, send_breakdown, send_report
