@@ -7,6 +7,7 @@ import pytest
 
 import handlers.common
 from db.enums import StaffRole
+from sandbox.people import Person
 from sandbox.runner import SandboxRun
 from tests import factories
 
@@ -65,12 +66,16 @@ async def test_language_switch_is_remembered(sandbox: SandboxRun) -> None:
     await person.wait_for("Bahasa diganti ke Bahasa Indonesia.")
 
 
-async def test_unexpected_input_gets_a_helpful_reply(sandbox: SandboxRun) -> None:
+async def _active_recipient(sandbox: SandboxRun, user_id: int, name: str) -> Person:
     ctx = sandbox.ctx
     async with ctx.session_factory.begin() as s:
         r = await factories.recipient(s, ctx.cipher, ctx.clock, ctx.settings)
-        await factories.link(s, ctx.clock, 900030, recipient=r)
-    person = sandbox.person(900030, "Siti")
+        await factories.link(s, ctx.clock, user_id, recipient=r)
+    return sandbox.person(user_id, name)
+
+
+async def test_unexpected_input_gets_a_helpful_reply(sandbox: SandboxRun) -> None:
+    person = await _active_recipient(sandbox, 900030, "Siti")
     await person.send_sticker()
     reply = await person.wait_for("tidak bisa saya pakai")
     assert reply.reply_keyboard[0][0] == "📋 Lapor usaha", "an active recipient is shown the main menu again"
@@ -85,11 +90,7 @@ async def test_unexpected_input_gets_a_helpful_reply(sandbox: SandboxRun) -> Non
 
 async def test_main_menu_comes_in_the_persons_language(sandbox: SandboxRun) -> None:
     """The menu is built once per language and shared: after a switch it comes in the new one, and back."""
-    ctx = sandbox.ctx
-    async with ctx.session_factory.begin() as s:
-        r = await factories.recipient(s, ctx.cipher, ctx.clock, ctx.settings)
-        await factories.link(s, ctx.clock, 900032, recipient=r)
-    person = sandbox.person(900032, "Rina")
+    person = await _active_recipient(sandbox, 900032, "Rina")
     steps = [("🇬🇧 English", "did not understand", "📋 Report my business"),
              ("🇮🇩 Bahasa Indonesia", "belum paham", "📋 Lapor usaha")]
     for button, reply_text, first_menu_button in steps:
