@@ -4,10 +4,10 @@ aiogram walks the router tree for every update, and at each router it builds a m
 (``functools.wraps`` + a closure) around the rest of the walk, even when that router has no outer middleware.
 None of ours has any: the middlewares sit on the dispatcher. Unknown text from a recipient visits 20 routers
 before the fallback answers, so that wrapping was about a tenth of the update's time in the dispatcher
-(``bench/core_throughput.py``). With no outer middleware on the router's observer, this Router goes straight to
-aiogram's own walk; with one, it is aiogram's ``propagate_event`` unchanged.
+(measured in-process with ``dp.feed_update``). With no outer middleware on the router's observer, this Router
+goes straight to aiogram's own walk; with one, it is aiogram's ``propagate_event`` unchanged.
 
-Every router of the bot is one of these (``tests/e2e/test_core.py`` checks the tree).
+Every router of the bot is one of these (``tests/foundation/test_routing.py`` checks the tree).
 """
 
 from __future__ import annotations

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import lru_cache
 
 from aiogram.types import KeyboardButton, ReplyKeyboardMarkup
 from aiogram.utils.i18n import I18n
-from aiogram.utils.i18n import gettext as _
 
 # msgids of the recipient's main menu (also used by ButtonText filters)
 from bot.i18n import N_
@@ -15,6 +14,7 @@ MENU_REPORT = N_("📋 Report my business")
 MENU_PROBLEM = N_("🆘 I have a problem")
 MENU_STATUS = N_("📂 Status of my reports")
 MENU_HELP = N_("❓ Help")
+MENU_PLACEHOLDER = N_("Choose a button below")
 
 
 def recipient_main_menu() -> ReplyKeyboardMarkup:
@@ -22,19 +22,21 @@ def recipient_main_menu() -> ReplyKeyboardMarkup:
 
     Built once per language: it is sent with most replies to a recipient (the fallback's included), and
     aiogram's types are frozen, so one object can be shared."""
-    i18n = I18n.get_current(no_error=True)
-    return _main_menu_in(i18n.current_locale if i18n is not None else None)
+    i18n = I18n.get_current()
+    return _main_menu_in(i18n, i18n.current_locale)
 
 
-@cache
-def _main_menu_in(locale: str | None) -> ReplyKeyboardMarkup:
-    # ``locale`` is only the cache key: the labels are translated by the current context, which is in it.
+@lru_cache(maxsize=8)
+def _main_menu_in(i18n: I18n, locale: str) -> ReplyKeyboardMarkup:
+    def label(msgid: str) -> str:
+        return i18n.gettext(msgid, locale=locale)
+
     return ReplyKeyboardMarkup(
         keyboard=[
-            [KeyboardButton(text=_(MENU_REPORT)), KeyboardButton(text=_(MENU_PROBLEM))],
-            [KeyboardButton(text=_(MENU_STATUS)), KeyboardButton(text=_(MENU_HELP))],
+            [KeyboardButton(text=label(MENU_REPORT)), KeyboardButton(text=label(MENU_PROBLEM))],
+            [KeyboardButton(text=label(MENU_STATUS)), KeyboardButton(text=label(MENU_HELP))],
         ],
         resize_keyboard=True,
         is_persistent=True,
-        input_field_placeholder=_("Choose a button below"),
+        input_field_placeholder=label(MENU_PLACEHOLDER),
     )
