@@ -7,18 +7,47 @@ exactly as it would talk to Telegram.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
+from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject
 from aiohttp import web
 
 from bot.app import BotApp
 from bot.context import AppContext
+from sandbox.activity import Activity
 from sandbox.emulator import TelegramEmulator
 from sandbox.people import Person
 
 SANDBOX_TOKEN = "4242424242:AAEsandboxTokenForTheUepBotEmulator00"
 SANDBOX_BOT_USERNAME = "uep_kaltim_bot"
+
+
+class HandlingIsActivity(BaseMiddleware):
+    """Counts an update the in-process bot is handling as emulator activity, so ``settle`` waits for it.
+
+    Why: in polling mode the emulator sees an update confirmed as soon as the bot fetched it, and a handler
+    can spend a while in the database without any API call (on a loaded two-core CI machine, longer than
+    the quiet period). From the outside that looked like "done", and a test pressed the next button on a
+    screen that was about to change.
+    """
+
+    def __init__(self, activity: Activity) -> None:
+        self.activity = activity
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        self.activity.begin()
+        try:
+            return await handler(event, data)
+        finally:
+            self.activity.end()
 
 
 @dataclass
@@ -54,6 +83,9 @@ class SandboxRun:
 
     async def _start_app(self, webhook_port: int = 0) -> None:
         self.app = BotApp(self.ctx, token=SANDBOX_TOKEN, with_scheduler=self.with_scheduler)
+        # Registered last, so it runs inside the isolation lock: an update waiting for it is counted once its
+        # predecessor's end() has just touched the activity, well within the quiet period.
+        self.app.dp.update.outer_middleware(HandlingIsActivity(self.emulator.activity))
         if self.mode == "polling":
             await self.app.start_polling()
             return
@@ -93,6 +125,6 @@ class SandboxRun:
         return self.emulator.person(user_id, first_name, **kwargs)
 
     async def settle(self, timeout: float = 10.0) -> None:
-        """Wait until the bot has handled every update and gone quiet (a quarter second without requests: on a
-        loaded two-core CI machine a shorter pause can fall between an update and the bot's answer to it)."""
+        """Wait until the bot has handled every update (see ``HandlingIsActivity``) and gone quiet: a quarter second
+        without requests, for work a handler leaves behind (an apology from the error handler, an upload task)."""
         await self.emulator.wait_until_processed(timeout, quiet=0.25)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import pytest
 
@@ -125,6 +127,21 @@ async def test_handler_failure_apologises_and_bot_goes_on(
     monkeypatch.undo()
     await person.command("help")
     await person.wait_for("bergabung")
+
+
+async def test_settle_waits_for_a_handler_that_makes_no_api_call(sandbox: SandboxRun) -> None:
+    """A handler busy in the database longer than the quiet period is still "not done" for ``settle``."""
+    assert sandbox.app is not None
+
+    async def slow(handler, event, data):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(0.6)  # more than twice settle's quiet period, without a request to the emulator
+        return await handler(event, data)
+
+    sandbox.app.dp.update.outer_middleware(slow)
+    person = sandbox.person(900060, "Lambat")
+    await person.command("help")
+    await sandbox.settle()
+    assert any("bergabung" in t for t in person.texts), "settle returned before the bot answered"
 
 
 async def test_conversation_state_survives_a_restart(sandbox: SandboxRun) -> None:
