@@ -21,6 +21,10 @@ from tests import factories
 from tests.broadcast.conftest import STAFF_ID, linked_recipients, linked_staff, linked_worker, received
 from tests.broadcast.test_delivery import wait_done
 
+# A hang guard, not a speed check: a few deliveries finish in about a second, but with PostgreSQL on a loaded
+# two-core machine one such broadcast took over 10 s. Delivery speed is measured by bench/broadcast.py.
+SENDING_DONE_WITHIN = 60
+
 
 async def n_broadcasts(ctx: AppContext) -> int:
     async with ctx.session_factory() as s:
@@ -98,7 +102,7 @@ async def test_text_broadcast_with_preview_and_send_now(sandbox: SandboxRun, fas
     assert "Belum bergabung di bot (tidak akan menerima): 1" in summary
     await staff.press("📤 Kirim sekarang")
     await staff.wait_for("sedang dikirim")
-    final = await staff.wait_for("selesai", timeout=10)
+    final = await staff.wait_for("selesai", timeout=SENDING_DONE_WITHIN)
     assert "Terkirim: 6 dari 6" in final.content
     everyone = [i for k, v in world.items() if k not in ("tksk", "psm") for i in v]
     assert set(received(sandbox.emulator, everyone, "Pelatihan usaha <hari Senin> & Selasa").values()) == {1}
@@ -124,7 +128,7 @@ async def test_photo_with_caption(sandbox: SandboxRun, fast: AppContext, world: 
     shown = [m for m in staff.messages if m.kind == "photo"]
     assert shown and shown[-1].caption == "Bazar UMKM di Tenggarong"
     await staff.press("📤 Kirim sekarang")
-    await staff.wait_for("selesai", timeout=10)
+    await staff.wait_for("selesai", timeout=SENDING_DONE_WITHIN)
     for chat_id in world["tenggarong"]:
         msgs = [m for m in sandbox.person(chat_id).messages if m.kind == "photo"]
         assert len(msgs) == 1 and msgs[0].caption == "Bazar UMKM di Tenggarong"
@@ -158,7 +162,7 @@ async def test_audience_filters(sandbox: SandboxRun, fast: AppContext, world: di
     summary = await preview(staff)
     assert f"Akan sampai ke: {len(expected)} orang" in summary
     await staff.press("📤 Kirim sekarang")
-    await staff.wait_for("selesai", timeout=10)
+    await staff.wait_for("selesai", timeout=SENDING_DONE_WITHIN)
     assert await sent_to(fast) == expected
     got = received(sandbox.emulator, sorted(expected), "Pelatihan usaha")
     assert set(got.values()) == {1}
@@ -172,7 +176,7 @@ async def test_english_version(sandbox: SandboxRun, fast: AppContext, world: dic
     await preview(staff)
     assert "Market fair on Saturday" in staff.texts and "Pasar murah Sabtu" in staff.texts
     await staff.press("📤 Kirim sekarang")
-    await staff.wait_for("selesai", timeout=10)
+    await staff.wait_for("selesai", timeout=SENDING_DONE_WITHIN)
     assert received(sandbox.emulator, en, "Market fair")[en[0]] == 1
     assert received(sandbox.emulator, en, "Pasar murah")[en[0]] == 0
     assert received(sandbox.emulator, world["sungai"], "Pasar murah")[world["sungai"][0]] == 1
@@ -205,7 +209,7 @@ async def test_schedule_at_a_wita_time(sandbox: SandboxRun, fast: AppContext, wo
     fast.clock.set(datetime(2026, 3, 3, 0, 0, 30, tzinfo=UTC))  # type: ignore[attr-defined]
     assert (await run_due(fast, messenger, fast.clock.now()))["broadcast_start"] == 1
     assert await wait_done(fast, b.id) is not None
-    await staff.wait_for("selesai", timeout=10)
+    await staff.wait_for("selesai", timeout=SENDING_DONE_WITHIN)
     assert received(sandbox.emulator, late + world["sungai"], "Jadwal pencairan").most_common()[-1][1] == 1
 
 
@@ -281,7 +285,7 @@ async def test_stale_buttons_and_demoted_staff_change_nothing(
         for st in (await s.scalars(select(Staff))).all():
             st.active = True
     await staff.press("📤 Kirim sekarang", message=summary)
-    await staff.wait_for("selesai", timeout=10)
+    await staff.wait_for("selesai", timeout=SENDING_DONE_WITHIN)
     # Pressing "send now" again on the old message: stale, no second broadcast.
     await staff.press_callback(summary.message_id, "bc:now:")
     await sandbox.settle()
@@ -295,7 +299,7 @@ async def test_admin_can_broadcast_too(sandbox: SandboxRun, fast: AppContext, wo
     await compose(admin)
     await preview(admin)
     await admin.press("📤 Kirim sekarang")
-    await admin.wait_for("selesai", timeout=10)
+    await admin.wait_for("selesai", timeout=SENDING_DONE_WITHIN)
     assert await n_broadcasts(fast) == 1
 
 
@@ -305,7 +309,7 @@ async def test_failed_list_download(sandbox: SandboxRun, fast: AppContext, world
     await compose(staff)
     await preview(staff)
     await staff.press("📤 Kirim sekarang")
-    final = await staff.wait_for("selesai", timeout=10)
+    final = await staff.wait_for("selesai", timeout=SENDING_DONE_WITHIN)
     assert "Tidak terjangkau (memblokir bot atau menghapus akun): 1" in final.content
     await staff.press("⬇️ Unduh daftar yang tidak terjangkau (CSV)")
     doc = await staff.wait_for(lambda m: m.kind == "document")
