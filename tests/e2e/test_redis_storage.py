@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from aiogram.fsm.storage.base import StorageKey
 
 from bot.context import AppContext
 from sandbox.runner import SandboxRun
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
+# UEP_TEST_REDIS_URL lets parallel runs on one machine use separate Redis databases.
+REDIS_URL = os.environ.get("UEP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 @pytest.fixture
