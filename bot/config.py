@@ -94,7 +94,8 @@ class ThrottlingSettings(_Section):
 class BusinessType(_Section):
     label_id: str
     label_en: str
-    items: list[str] = Field(min_length=1)
+    # Item names without prices, used only when no `program.aid_catalog` is set (the catalog replaces them).
+    items: list[str] = Field(default_factory=lambda: ["Peralatan usaha", "Bahan baku awal"], min_length=1)
 
 
 def _default_business_types() -> dict[str, BusinessType]:
@@ -118,6 +119,9 @@ class ProgramSettings(_Section):
     aid_max: int = Field(5_000_000, gt=0)
     group_baseline_survival: float = Field(0.46, ge=0, le=1)
     business_types: dict[str, BusinessType] = Field(default_factory=_default_business_types)
+    # The aid catalog (CSV: jenis_usaha, barang, satuan, harga_satuan, jumlah): per business type the items at
+    # standard prices and the default package. A relative path is read from the config file's folder.
+    aid_catalog: Path | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -148,6 +152,19 @@ class ProgramSettings(_Section):
     @cached_property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @cached_property
+    def catalog(self):  # type: ignore[no-untyped-def]  # -> services.aid.catalog.AidCatalog
+        """The aid catalog, read once (raises ConfigError naming program.aid_catalog when it is wrong)."""
+        from services.aid.catalog import load_catalog
+
+        return load_catalog(self)
+
+    def package_items(self, business_type: str) -> list[str]:
+        """Item names of the default package of a business type (catalog first, then the bare names)."""
+        if self.aid_catalog is not None:
+            return [line.item for line in self.catalog.default_lines(business_type)]
+        return list(self.business_types[business_type].items)
 
 
 class OnboardingSettings(_Section):
@@ -344,4 +361,9 @@ def load_settings(config_path: str | os.PathLike[str] | None = None, **overrides
         raise ConfigError(f"config: cannot read {path}: {exc}") from None
     finally:
         _ACTIVE_TOML = None
+    catalog = settings.program.aid_catalog
+    if catalog is not None and not catalog.is_absolute() and path is not None:
+        settings.program.aid_catalog = path.resolve().parent / catalog
+    if settings.program.aid_catalog is not None:
+        settings.program.catalog  # noqa: B018  (a wrong catalog stops start-up with one line)
     return settings

@@ -185,7 +185,10 @@ async def ask_profile(target: Message, recipient: Recipient, settings: Settings,
 
 def aid_prompt(package: AidPackage) -> tuple[str, InlineKeyboardMarkup]:
     """The aid package with 'all received' / 'something is missing' (also sent by the scan task)."""
-    lines = "\n".join(f"{i}. {html.escape(item.name)}" for i, item in enumerate(package.items, 1))
+    from services.aid.packages import item_line, package_value_line
+
+    lines = "\n".join(f"{i}. {item_line(item)}" for i, item in enumerate(package.items, 1))
+    lines += package_value_line(package)
     text = _("🎁 Your aid package:\n{items}\n\nHave you received all of it?").format(items=lines)
     markup = InlineKeyboardMarkup(inline_keyboard=[
         [_btn(_("✅ Yes, all received"), "aidall")],
@@ -197,8 +200,10 @@ def aid_prompt(package: AidPackage) -> tuple[str, InlineKeyboardMarkup]:
 def item_prompt(package: AidPackage, item_id: int) -> tuple[str, InlineKeyboardMarkup]:
     index = next(i for i, item in enumerate(package.items, 1) if item.id == item_id)
     item = package.items[index - 1]
+    from services.aid.packages import item_line
+
     text = _("Item {n} of {total}: <b>{item}</b>\nHave you received it?").format(
-        n=index, total=len(package.items), item=html.escape(item.name)
+        n=index, total=len(package.items), item=item_line(item)
     )
     markup = InlineKeyboardMarkup(inline_keyboard=[[
         _btn(_("✅ Yes"), "item", item=item_id, yes=True), _btn(_("❌ No"), "item", item=item_id, yes=False),

@@ -136,3 +136,25 @@ class DeliveryStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     BLOCKED = "blocked"
+
+
+class CandidateStage(StrEnum):
+    """Where a candidate is in the lifecycle before the aid (issue #19)."""
+
+    CANDIDATE = "candidate"          # imported, still to assess
+    ASSESSED = "assessed"            # assessment submitted by the TKSK/PSM, waiting for Dinas Sosial
+    APPROVED = "approved"            # approved; no package within the range yet
+    NOT_APPROVED = "not_approved"    # rejected with a reason
+    PACKAGE_SET = "package_set"      # approved with a package within program.aid_min..aid_max
+    HANDED_OVER = "handed_over"      # goods handed over (BAST); monitoring starts
+
+
+class AssessmentStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+
+
+class Verdict(StrEnum):
+    LAYAK = "layak"
+    MERAGUKAN = "meragukan"
+    TIDAK_LAYAK = "tidak_layak"

@@ -230,8 +230,21 @@ class AidItem(Base):
     position: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(200))
     received: Mapped[bool | None] = mapped_column(Boolean)
+    # From the aid catalog (issue #19): unit, standard unit price (rupiah) and quantity; None for packages
+    # written before the catalog.
+    unit: Mapped[str | None] = mapped_column(String(20))
+    unit_price: Mapped[int | None] = mapped_column(Integer)
+    quantity: Mapped[int | None] = mapped_column(Integer)
+    # Ticked by the TKSK/PSM on the hand-over checklist.
+    handed_over: Mapped[bool | None] = mapped_column(Boolean)
 
     package: Mapped[AidPackage] = relationship(back_populates="items")
+
+    @property
+    def value(self) -> int | None:
+        if self.unit_price is None:
+            return None
+        return self.unit_price * (self.quantity or 1)
 
 
 class CheckinDue(Base):
@@ -452,14 +465,117 @@ class FsmRecord(Base):
     updated_at: Mapped[datetime]
 
 
+class Candidate(Base):
+    """A DTKS resident proposed for the aid, before they are a recipient (issue #19).
+
+    ``stage`` is the current step of candidate → assessed → approved / not approved → package set → handed
+    over; every step is also a :class:`CandidateEvent` with its time and actor. On approval the candidate
+    becomes a :class:`Recipient` (``recipient_id``), waiting for the aid."""
+
+    __tablename__ = "candidates"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    nik_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    nik_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    name: Mapped[str] = mapped_column(String(200))
+    sex: Mapped[str] = mapped_column(String(1))
+    birth_date: Mapped[date] = mapped_column(Date)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(300), default="")
+    desa: Mapped[str] = mapped_column(String(120), default="")
+    kecamatan_id: Mapped[int] = mapped_column(ForeignKey("kecamatan.id"), index=True)
+    dtks_id: Mapped[str] = mapped_column(String(40), default="")
+    pkh: Mapped[bool] = mapped_column(Boolean, default=False)
+    preferred_business_type: Mapped[str | None] = mapped_column(String(20))
+    stage: Mapped[str] = mapped_column(String(20), index=True)
+    stage_at: Mapped[datetime]
+    approved_business_type: Mapped[str | None] = mapped_column(String(20))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("recipients.id", ondelete="SET NULL"), unique=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    kecamatan: Mapped[Kecamatan] = relationship(lazy="joined")
+
+
+class CandidateEvent(Base):
+    """One step of a candidate's lifecycle: who moved it from which stage to which, when and why."""
+
+    __tablename__ = "candidate_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(200))
+    actor_account_id: Mapped[int | None] = mapped_column(ForeignKey("telegram_accounts.id"))
+    action: Mapped[str] = mapped_column(String(30))
+    from_stage: Mapped[str | None] = mapped_column(String(20))
+    to_stage: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Assessment(Base):
+    """The TKSK's or PSM's assessment of one candidate at home. A draft is written answer by answer, so a
+    restart or an interruption loses nothing; it is submitted once, then decided on by Dinas Sosial."""
+
+    __tablename__ = "assessments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"), unique=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("field_workers.id"), index=True)
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Telegram photo references (file ids) while a draft; Photo row ids once submitted.
+    photos: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    voice_file_id: Mapped[str | None] = mapped_column(String(200))
+    aspect_scores: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    score: Mapped[float | None] = mapped_column(Float)
+    feasible_share: Mapped[float | None] = mapped_column(Float)
+    verdict: Mapped[str | None] = mapped_column(String(12), index=True)
+    suggested_business_type: Mapped[str | None] = mapped_column(String(20))
+    recommended_business_type: Mapped[str | None] = mapped_column(String(20))
+    recommendation_reason: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    submitted_at: Mapped[datetime | None]
+
+    candidate: Mapped[Candidate] = relationship(lazy="joined")
+    worker: Mapped[FieldWorker] = relationship(lazy="joined")
+
+
+class Handover(Base):
+    """The hand-over of one aid package, recorded by the TKSK/PSM; the BAST (berita acara serah terima) is
+    made from it. One per package (a second hand-over is refused by the unique key)."""
+
+    __tablename__ = "handovers"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    package_id: Mapped[int] = mapped_column(ForeignKey("aid_packages.id", ondelete="CASCADE"), unique=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id", ondelete="CASCADE"), index=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("field_workers.id"), index=True)
+    handed_over_on: Mapped[date] = mapped_column(Date)
+    handed_over_at: Mapped[datetime]
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id"))
+    total_value: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+
+
 __all__ = [
     "AidItem",
     "AidPackage",
+    "Assessment",
     "AuditLog",
     "Base",
     "Broadcast",
     "BroadcastDelivery",
     "BusinessStatusChange",
+    "Candidate",
+    "CandidateEvent",
     "Case",
     "CaseEvent",
     "Checkin",
@@ -467,6 +583,7 @@ __all__ = [
     "ConsentRecord",
     "FieldWorker",
     "FsmRecord",
+    "Handover",
     "IdentityAttempt",
     "Invitation",
     "Kabupaten",

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from db.enums import OnboardingState, StaffRole, WorkerRole
-from db.models import AidItem, AidPackage, FieldWorker, Kabupaten, Kecamatan, Recipient, Staff, TelegramAccount
+from db.models import AidPackage, FieldWorker, Kabupaten, Kecamatan, Recipient, Staff, TelegramAccount
 from services.clock import Clock
 from services.crypto import NikCipher
 
@@ -68,9 +68,10 @@ async def recipient(
     )
     session.add(r)
     await session.flush()
-    items = settings.program.business_types[business_type].items
+    from services.aid.packages import default_items
+
     package = AidPackage(recipient_id=r.id, business_type=business_type, value=r.aid_value, delivered_on=aid_date)
-    package.items = [AidItem(position=i, name=item) for i, item in enumerate(items)]
+    package.items = default_items(settings.program, business_type)
     session.add(package)
     await session.flush()
     await session.refresh(r, ["kecamatan"])

@@ -21,7 +21,7 @@ from bot.context import AppContext
 log = logging.getLogger(__name__)
 
 import_app = typer.Typer(
-    help="Import wilayah (kabupaten/kecamatan), the recipient roster or field workers from CSV/XLSX.",
+    help="Import wilayah (kabupaten/kecamatan), the recipient roster, field workers or candidates from CSV/XLSX.",
     no_args_is_help=True,
 )
 app.add_typer(import_app, name="import")
@@ -34,6 +34,7 @@ class _Kind(StrEnum):
     wilayah = "wilayah"
     roster = "roster"
     workers = "workers"
+    candidates = "candidates"
 
 
 FileArg = Annotated[
@@ -79,6 +80,13 @@ def _run(kind: _Kind, file: Path, dry_run: bool, report: Path | None) -> None:
                         clock=ctx.clock,
                         dry_run=dry_run,
                         progress=progress,
+                    )
+                elif kind is _Kind.candidates:
+                    from services.importer.candidates import import_candidates
+
+                    result = await import_candidates(
+                        session, table, program=ctx.settings.program, cipher=ctx.cipher, clock=ctx.clock,
+                        dry_run=dry_run,
                     )
                 else:
                     result = await import_workers(
@@ -129,3 +137,10 @@ def roster(file: FileArg, dry_run: DryRun = False, report: ReportOpt = None) -> 
 def workers(file: FileArg, dry_run: DryRun = False, report: ReportOpt = None) -> None:
     """Field workers (TKSK, PSM), upserted by NIK; one TKSK per kecamatan."""
     _run(_Kind.workers, file, dry_run, report)
+
+
+@import_app.command("candidates")
+def candidates(file: FileArg, dry_run: DryRun = False, report: ReportOpt = None) -> None:
+    """Candidates before the assessment (the roster's columns without the aid columns, plus usaha_diminati),
+    upserted by NIK; a NIK that is already a recipient is refused."""
+    _run(_Kind.candidates, file, dry_run, report)

@@ -93,11 +93,17 @@ class _PackageState:
 
 
 class _Validator:
+    columns = COLUMNS
+    what = "roster"
+    always_fields: tuple[str, ...] = ALWAYS_FIELDS
+
     def __init__(
         self, table: Table, index: RegionIndex, program: ProgramSettings, cipher: NikCipher, today: date
     ):
-        self.positions, self.warnings = check_columns(table, COLUMNS, what="roster")
-        self.fields = ALWAYS_FIELDS + tuple(f for col, f in OPTIONAL_FIELDS.items() if col in self.positions)
+        self.positions, self.warnings = check_columns(table, self.columns, what=self.what)
+        self.fields = self.always_fields + tuple(
+            f for col, f in OPTIONAL_FIELDS.items() if col in self.positions and col in self.columns.known
+        )
         self.index = index
         self.program = program
         self.cipher = cipher
@@ -124,7 +130,6 @@ class _Validator:
         row = RowView(self.positions, cells)
         values: dict[str, Any] = {}
         reasons: list[str] = []
-        has = self.positions.__contains__
 
         def take(name: str, fn: Any, *args: Any, **kwargs: Any) -> None:
             try:
@@ -132,6 +137,13 @@ class _Validator:
             except norm.Invalid as exc:
                 reasons.append(str(exc))
 
+        self.person(row, take)
+        self.extra(row, take)
+        return self.finish(line, cells, values, reasons)
+
+    def person(self, row: RowView, take: Any) -> None:
+        """The columns every person file shares (roster and candidates)."""
+        has = self.positions.__contains__
         take("nik", norm.nik, row["nik"])
         take("name", norm.person_name, row["nama"])
         take("sex", norm.sex, row["jenis_kelamin"])
@@ -154,6 +166,10 @@ class _Validator:
         if has("id_dtks"):
             take("dtks_id", norm.text, row["id_dtks"], "id DTKS", max_len=40)
         take("pkh", norm.yes_no, row["pkh"], "pkh")
+
+    def extra(self, row: RowView, take: Any) -> None:
+        """The roster's aid columns."""
+        has = self.positions.__contains__
         take("business_type", norm.business_type, row["jenis_usaha"], self.bt_lookup, self.bt_choices)
         take("aid_value", norm.aid_value, row["nilai_bantuan"], self.program.aid_min, self.program.aid_max)
         if has("tanggal_bantuan"):
@@ -166,6 +182,8 @@ class _Validator:
                 not_before=date(2000, 1, 1),
                 not_after=self.today,
             )
+
+    def finish(self, line: int, cells: list[str], values: dict[str, Any], reasons: list[str]) -> _Record | Rejection:
         nik_hash = ""
         if "nik" in values:
             nik_hash = self.cipher.blind_index(values["nik"])
@@ -183,7 +201,15 @@ class _Validator:
 
 
 def _items_for(program: ProgramSettings, business_type: str) -> list[str]:
-    return list(program.business_types[business_type].items)
+    return program.package_items(business_type)
+
+
+def _item_row(program: ProgramSettings, business_type: str, name: str) -> dict[str, Any]:
+    """Unit, standard price and quantity of a default item from the aid catalog (None without a catalog)."""
+    line = program.catalog.find(business_type, name) if program.aid_catalog is not None else None
+    if line is None:
+        return {"unit": None, "unit_price": None, "quantity": None}
+    return {"unit": line.unit, "unit_price": line.unit_price, "quantity": line.quantity}
 
 
 async def _load_packages(session: AsyncSession, recipient_ids: list[int]) -> dict[int, _PackageState]:
@@ -268,11 +294,14 @@ async def _plan(
             wanted = dict(enumerate(_items_for(program, rec.values["business_type"]), start=1))
             for position, name in wanted.items():
                 have = package.items.get(position)
+                bt = rec.values["business_type"]
                 if have is None:
-                    plan.item_inserts.append({"package_id": package.id, "position": position, "name": name})
+                    plan.item_inserts.append({"package_id": package.id, "position": position, "name": name,
+                                              **_item_row(program, bt, name)})
                     package_changed = True
                 elif have[1] != name:
-                    plan.item_updates.append({"id": have[0], "name": name, "received": None})
+                    plan.item_updates.append({"id": have[0], "name": name, "received": None,
+                                              **_item_row(program, bt, name)})
                     package_changed = True
             for position, (item_id, _name) in package.items.items():
                 if position not in wanted:
@@ -329,8 +358,10 @@ async def _write(
             rows = await session.execute(insert(pt).returning(pt.c.id, pt.c.recipient_id), params)
             package_of = {rid: pid for pid, rid in rows}
             for rid, rec in chunk:
-                for position, name in enumerate(_items_for(program, rec.values["business_type"]), start=1):
-                    item_inserts.append({"package_id": package_of[rid], "position": position, "name": name})
+                bt = rec.values["business_type"]
+                for position, name in enumerate(_items_for(program, bt), start=1):
+                    item_inserts.append({"package_id": package_of[rid], "position": position, "name": name,
+                                         **_item_row(program, bt, name)})
         for chunk in chunks(item_inserts, WRITE_CHUNK * 5):
             await session.execute(insert(it), list(chunk))
 

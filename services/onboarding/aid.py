@@ -29,13 +29,13 @@ async def ensure_package(session: AsyncSession, recipient: Recipient, settings: 
         select(AidPackage).where(AidPackage.recipient_id == recipient.id).options(selectinload(AidPackage.items))
     )
     if package is None:
-        business = settings.program.business_types.get(recipient.business_type)
-        names = business.items if business else ["Peralatan usaha", "Bahan baku awal"]
+        from services.aid.packages import default_items
+
         package = AidPackage(
             recipient_id=recipient.id, business_type=recipient.business_type, value=recipient.aid_value,
             delivered_on=recipient.aid_date,
         )
-        package.items = [AidItem(position=i, name=name) for i, name in enumerate(names)]
+        package.items = default_items(settings.program, recipient.business_type)
         session.add(package)
         await session.flush()
     elif package.delivered_on is None and recipient.aid_date is not None:

@@ -24,7 +24,7 @@ def test_defaults_from_config_toml() -> None:
     assert (s.program.aid_min, s.program.aid_max) == (4_500_000, 5_000_000)
     assert set(s.program.business_types) == {"makanan", "minuman", "gorengan", "ternak_ayam", "kue", "bengkel_motor"}
     assert s.program.business_types["ternak_ayam"].label_id == "Ternak ayam"
-    assert s.program.business_types["kue"].items
+    assert s.program.package_items("kue")
 
 
 def test_environment_overrides_any_key(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -37,14 +37,19 @@ async def test_full_sample_imports_without_rejections(ctx: AppContext) -> None:
 
 async def test_aid_packages_have_standard_items_in_order(ctx: AppContext) -> None:
     await run_import(ctx, "roster", ROSTER)
-    types = ctx.settings.program.business_types
+    program = ctx.settings.program
     async with ctx.session_factory() as session:
         packages = (await session.scalars(select(AidPackage).join(Recipient))).unique().all()
         assert len(packages) == 1500
         total_items = 0
         for package in packages[:200]:
             await session.refresh(package, ["items"])
-            assert [i.name for i in package.items] == types[package.business_type].items
+            catalog = program.catalog.default_lines(package.business_type)
+            assert [i.name for i in package.items] == [line.item for line in catalog]
+            # the aid catalog's unit, standard price and default quantity ride along with each item
+            assert [(i.unit, i.unit_price, i.quantity) for i in package.items] == [
+                (line.unit, line.unit_price, line.quantity) for line in catalog
+            ]
             assert [i.position for i in package.items] == list(range(1, len(package.items) + 1))
             total_items += len(package.items)
         _h, rows = read_rows(ROSTER)
@@ -95,7 +100,7 @@ async def test_edited_file_updates_by_nik(ctx: AppContext, clock: FrozenClock, t
     result = await run_import(ctx, "roster", write_rows(tmp_path / "roster-edit.csv", header, edited))
     assert (result.new, result.updated, result.unchanged) == (0, 2, 48)
 
-    items = ctx.settings.program.business_types[new_type].items
+    items = ctx.settings.program.package_items(new_type)
     async with ctx.session_factory() as session:
         rec = await recipients.get_by_nik(session, ctx.cipher, rows[3]["nik"])
         assert rec is not None and rec.id == target_id

@@ -268,18 +268,14 @@ async def test_profile_correction_and_missing_aid_open_cases(sandbox: SandboxRun
     await tksk.wait_for("Koreksi data diri")
     await person.wait_for("Paket bantuan Anda")
     await person.press("❌ Ada yang belum diterima")
-    await person.wait_for("Barang 1 dari 4")
-    await person.press("✅ Ya")
-    await person.wait_for("Barang 2 dari 4")
-    await person.press("❌ Tidak")
-    await person.wait_for("Barang 3 dari 4")
-    await person.press("✅ Ya")
-    await person.wait_for("Barang 4 dari 4")
-    await person.press("❌ Tidak")
+    # the catalog's gorengan package: 3 is the big wok, 7 the oil and flour
+    for n in range(1, 8):
+        await person.wait_for(f"Barang {n} dari 7")
+        await person.press("❌ Tidak" if n in (3, 7) else "✅ Ya")
     missing = await person.wait_for("Belum diterima")
-    assert "Wajan besar dan serok" in missing.text and "Minyak goreng dan tepung awal" in missing.text
+    assert "Wajan besar" in missing.text and "Minyak goreng dan tepung awal" in missing.text
     alert = await tksk.wait_for("Bantuan tidak lengkap")
-    assert "Wajan besar dan serok" in alert.text
+    assert "Wajan besar" in alert.text
     await person.wait_for("Langkah terakhir")
     await person.send_photo()
     await person.wait_for("Pendaftaran selesai")
@@ -290,7 +286,7 @@ async def test_profile_correction_and_missing_aid_open_cases(sandbox: SandboxRun
     assert "Gerobak" not in incomplete.description
     async with sandbox.ctx.session_factory() as s:
         answers = [i.received for i in await s.scalars(select(AidItem).order_by(AidItem.position))]
-    assert answers == [True, False, True, False]
+    assert answers == [True, True, False, True, True, True, False]
     # The roster is untouched: the TKSK corrects it.
     assert (await reload_recipient(sandbox, r.id)).business_type == "gorengan"
 
