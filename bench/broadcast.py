@@ -96,14 +96,14 @@ async def _send(url: str, api_base: str, *, rate: float, per_chat: float, sample
     from services.broadcast.audience import Audience
     from services.broadcast.sender import DeliveryEngine
     from services.clock import SystemClock
+    from services.outgoing.pacer import Pacer
 
     engine = create_engine(url)
     sf = create_session_factory(engine)
     clock = SystemClock()
     bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(api_base)),
               default=DefaultBotProperties(parse_mode="HTML"))
-    settings = BroadcastSettings.model_construct(global_rate=rate, per_chat_interval=per_chat, max_attempts=5,
-                                                 progress_interval=5)
+    settings = BroadcastSettings.model_construct(max_attempts=5, progress_interval=5)
     t_create = time.perf_counter()
     async with sf.begin() as s:
         b = await dl.create_broadcast(s, clock, actor="bench", actor_account_id=None,
@@ -122,7 +122,7 @@ async def _send(url: str, api_base: str, *, rate: float, per_chat: float, sample
             await asyncio.sleep(0.2)
 
     sampling = asyncio.create_task(sampler()) if sample_memory else None
-    sender = DeliveryEngine(sf, bot, clock, settings, broadcast_id=bid)
+    sender = DeliveryEngine(sf, bot, clock, settings, broadcast_id=bid, pacer=Pacer(rate, per_chat))
     t0 = time.perf_counter()
     await sender.run(until_idle=True)
     elapsed = time.perf_counter() - t0

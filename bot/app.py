@@ -43,7 +43,7 @@ class BotApp:
         self.bot: Bot = create_bot(ctx, token=token)
         self.dp: Dispatcher = create_dispatcher(ctx, i18n=self.i18n)
         self.account_cache: AccountCache | None = self.dp.get("account_cache")
-        self.messenger = Messenger(self.bot, self.i18n, ctx.clock, ctx.settings.i18n.default_locale)
+        self.messenger = Messenger(self.bot, self.i18n, ctx.clock, ctx.settings.i18n.default_locale, ctx.pacer)
         self.dp["messenger"] = self.messenger
         self.dp["app"] = self
         self.with_scheduler = with_scheduler

@@ -59,6 +59,13 @@ class TelegramSettings(_Section):
     webhook_host: str = "0.0.0.0"
     webhook_port: int = Field(8443, ge=1, le=65535)
     webhook_secret: str = ""
+    # The one outgoing pacer (services/outgoing/pacer.py): messages per second over all bot processes, and
+    # seconds between two messages to one chat.
+    global_rate: float = Field(25, gt=0, le=30)
+    per_chat_interval: float = Field(1.0, ge=0)
+    # Redis shared by the pacers of several processes; empty: fsm.redis_url when fsm.storage = "redis",
+    # else the pacer is in-process.
+    pacer_redis_url: str = ""
 
     @field_validator("api_base")
     @classmethod
@@ -232,8 +239,6 @@ class CasesSettings(_Section):
 
 
 class BroadcastSettings(_Section):
-    global_rate: float = Field(25, gt=0, le=30)
-    per_chat_interval: float = Field(1.0, ge=0)
     max_attempts: int = Field(5, ge=1)
     progress_interval: float = Field(5, ge=0)
 
@@ -298,6 +303,12 @@ class Settings(BaseSettings):
         if _ACTIVE_TOML is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=_ACTIVE_TOML))
         return tuple(sources)
+
+    def pacer_redis(self) -> str | None:
+        """The Redis the outgoing pacer is shared through, or None (in-process)."""
+        if self.telegram.pacer_redis_url:
+            return self.telegram.pacer_redis_url
+        return self.fsm.redis_url if self.fsm.storage == "redis" else None
 
     def require_token(self) -> str:
         if not self.telegram.token:

@@ -10,6 +10,7 @@ from bot.config import Settings
 from db.session import create_engine, create_session_factory
 from services.clock import Clock, SystemClock
 from services.crypto import NikCipher
+from services.outgoing.pacer import Pacer
 
 
 @dataclass
@@ -19,6 +20,12 @@ class AppContext:
     session_factory: async_sessionmaker[AsyncSession]
     cipher: NikCipher
     clock: Clock = field(default_factory=SystemClock)
+    # The one outgoing gate (rate, per chat, priorities, 429 pause); in-process unless built with Redis.
+    pacer: Pacer = None  # type: ignore[assignment]  (built by __post_init__ when not given)
+
+    def __post_init__(self) -> None:
+        if self.pacer is None:
+            self.pacer = Pacer(limits=self.settings.telegram)
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock | None = None) -> AppContext:
@@ -29,7 +36,10 @@ class AppContext:
             session_factory=create_session_factory(engine),
             cipher=NikCipher.from_master(settings.require_data_key()),
             clock=clock or SystemClock(),
+            pacer=Pacer.from_settings(settings.telegram, settings.pacer_redis()),
         )
 
     async def close(self) -> None:
+        if self.pacer is not None:
+            await self.pacer.close()
         await self.engine.dispose()

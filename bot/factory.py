@@ -18,6 +18,7 @@ from bot.middlewares import DbSessionMiddleware, IdentityMiddleware, ThrottlingM
 from bot.telegram_session import PinnedAiohttpSession
 from db.account_cache import AccountCache
 from db.fsm_storage import DatabaseStorage
+from services.outgoing.pacer import PacerRequestMiddleware, UpdateScopeMiddleware
 
 
 def create_bot(ctx: AppContext, *, token: str | None = None) -> Bot:
@@ -25,6 +26,8 @@ def create_bot(ctx: AppContext, *, token: str | None = None) -> Bot:
     api = TelegramAPIServer.from_base(ctx.settings.telegram.api_base)
     session = PinnedAiohttpSession(api=api)
     session.middleware(IgnoreExpiredCallbackAnswers())
+    # Every message counts against the pacer's budget; a 429 anywhere pauses all sending.
+    session.middleware(PacerRequestMiddleware(ctx.pacer))
     return Bot(
         token=token or ctx.settings.require_token(),
         session=session,
@@ -77,6 +80,8 @@ def create_dispatcher(ctx: AppContext, *, i18n: CatalogI18n | None = None) -> Di
         db_session = DbSessionMiddleware(ctx.session_factory, storage.forget_uncommitted)
     else:
         db_session = DbSessionMiddleware(ctx.session_factory)
+    # First: everything sent while handling an update is a reply (counted by the pacer, never delayed).
+    dp.update.outer_middleware(UpdateScopeMiddleware())
     dp.update.outer_middleware(db_session)
     dp["account_cache"] = account_cache = create_account_cache(ctx)
     dp.update.outer_middleware(IdentityMiddleware(ctx.clock, account_cache))

@@ -1,5 +1,8 @@
 """Sending messages outside an update (reminders, alerts to a TKSK, case notices), in each person's language.
 
+Outside an update every send waits for the shared pacer (``ctx.pacer``) with its priority; inside an update
+(a handler telling someone else) it goes at once and is counted against the same budget.
+
 A 403 from Telegram (the person blocked the bot or deleted their account) marks the account unreachable
 instead of failing the caller; the caller decides whom to tell.
 """
@@ -20,6 +23,8 @@ from aiogram.types import Message
 from bot.i18n import CatalogI18n
 from db.models import TelegramAccount
 from services.clock import Clock
+from services.outgoing.pacer import Pacer, in_update
+from services.outgoing.priority import Priority
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +49,13 @@ class SendResult:
 
 
 class Messenger:
-    def __init__(self, bot: Bot, i18n: CatalogI18n, clock: Clock, default_locale: str = "id") -> None:
+    def __init__(self, bot: Bot, i18n: CatalogI18n, clock: Clock, default_locale: str = "id",
+                 pacer: Pacer | None = None) -> None:
         self.bot = bot
         self.i18n = i18n
         self.clock = clock
         self.default_locale = default_locale
+        self.pacer = pacer
 
     def locale_of(self, account: TelegramAccount | None) -> str:
         language = account.language if account else None
@@ -61,23 +68,36 @@ class Messenger:
         with self.i18n.context(), self.i18n.use_locale(locale):
             yield locale
 
-    async def send(self, account: TelegramAccount, text: str, **kwargs: Any) -> SendResult:
+    async def send(self, account: TelegramAccount, text: str, *, priority: Priority = Priority.ROUTINE,
+                   **kwargs: Any) -> SendResult:
         """sendMessage to the account's chat; a 403 marks the account (and its recipient) unreachable."""
-        return await self._call(account, self.bot.send_message, chat_id=account.chat_id, text=text, **kwargs)
+        return await self._call(account, self.bot.send_message, priority=priority, chat_id=account.chat_id,
+                                text=text, **kwargs)
 
-    async def send_photo(self, account: TelegramAccount, photo: Any, **kwargs: Any) -> SendResult:
-        return await self._call(account, self.bot.send_photo, chat_id=account.chat_id, photo=photo, **kwargs)
+    async def send_photo(self, account: TelegramAccount, photo: Any, *, priority: Priority = Priority.ROUTINE,
+                         **kwargs: Any) -> SendResult:
+        return await self._call(account, self.bot.send_photo, priority=priority, chat_id=account.chat_id,
+                                photo=photo, **kwargs)
 
-    async def send_voice(self, account: TelegramAccount, voice: Any, **kwargs: Any) -> SendResult:
-        return await self._call(account, self.bot.send_voice, chat_id=account.chat_id, voice=voice, **kwargs)
+    async def send_voice(self, account: TelegramAccount, voice: Any, *, priority: Priority = Priority.ROUTINE,
+                         **kwargs: Any) -> SendResult:
+        return await self._call(account, self.bot.send_voice, priority=priority, chat_id=account.chat_id,
+                                voice=voice, **kwargs)
 
-    async def send_media_group(self, account: TelegramAccount, media: list[Any], **kwargs: Any) -> SendResult:
+    async def send_media_group(self, account: TelegramAccount, media: list[Any], *,
+                               priority: Priority = Priority.ROUTINE, **kwargs: Any) -> SendResult:
         """An album (2-10 items); ``message`` of the result is the list of sent messages."""
-        return await self._call(account, self.bot.send_media_group, chat_id=account.chat_id, media=media, **kwargs)
+        return await self._call(account, self.bot.send_media_group, priority=priority, chat_id=account.chat_id,
+                                media=media, **kwargs)
 
-    async def _call(self, account: TelegramAccount, method: Any, **kwargs: Any) -> SendResult:
+    async def _call(self, account: TelegramAccount, method: Any, *, priority: Priority = Priority.ROUTINE,
+                    **kwargs: Any) -> SendResult:
         try:
-            message = await method(**kwargs)
+            if self.pacer is not None and not in_update():
+                async with self.pacer.slot(account.chat_id, priority):
+                    message = await method(**kwargs)
+            else:
+                message = await method(**kwargs)
         except TelegramForbiddenError as exc:
             now = self.clock.now()
             account.blocked_at = now

@@ -162,7 +162,7 @@ async def _send_now(ctx: AppContext, broadcast_id: int) -> int:
     sink = _PrintProgress()
     try:
         engine = DeliveryEngine(ctx.session_factory, bot, ctx.clock, ctx.settings.broadcast, sink=sink,
-                                broadcast_id=broadcast_id)
+                                broadcast_id=broadcast_id, pacer=ctx.pacer)
         await engine.run(until_idle=True)
     finally:
         await bot.session.close()

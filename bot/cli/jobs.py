@@ -39,7 +39,7 @@ def run_due_command(
             ctx.clock = FrozenClock(at)
         bot = create_bot(ctx)
         try:
-            messenger = Messenger(bot, create_i18n(ctx), ctx.clock, ctx.settings.i18n.default_locale)
+            messenger = Messenger(bot, create_i18n(ctx), ctx.clock, ctx.settings.i18n.default_locale, ctx.pacer)
             return await run_due(ctx, messenger, ctx.clock.now())
         finally:
             await bot.session.close()

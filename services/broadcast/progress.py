@@ -1,9 +1,11 @@
 """What the sender of a broadcast sees: one progress message edited as it goes (at most every
 ``broadcast.progress_interval`` seconds, never with the same text twice) and the final report, with a button to
-download the list of people who could not be reached. In the sender's language."""
+download the list of people who could not be reached. In the sender's language. Edits and the report wait
+for the shared pacer (priority ``BULK``) like the broadcast's messages."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from aiogram import Bot
@@ -19,6 +21,8 @@ from bot.i18n import CatalogI18n
 from db.models import Broadcast, TelegramAccount
 from services.broadcast import deliveries as dl
 from services.clock import Clock
+from services.outgoing.pacer import Pacer
+from services.outgoing.priority import Priority
 
 log = logging.getLogger("uep.broadcast")
 
@@ -73,8 +77,9 @@ class TelegramProgress:
 
     def __init__(
         self, bot: Bot, i18n: CatalogI18n, session_factory: async_sessionmaker[AsyncSession], clock: Clock,
-        settings: Settings,
+        settings: Settings, pacer: Pacer | None = None,
     ) -> None:
+        self.pacer = pacer
         self.bot = bot
         self.i18n = i18n
         self.sf = session_factory
@@ -127,17 +132,10 @@ class TelegramProgress:
     ) -> None:
         if self._last.get(broadcast_id) == text:
             return  # Telegram refuses an edit that changes nothing ("message is not modified")
+        slot = self.pacer.slot(chat_id, Priority.BULK) if self.pacer is not None else contextlib.nullcontext()
         try:
-            if message_id is not None:
-                await self.bot.edit_message_text(
-                    text=text, chat_id=chat_id, message_id=message_id, reply_markup=keyboard
-                )
-            else:
-                msg = await self.bot.send_message(chat_id, text, reply_markup=keyboard)
-                async with self.sf.begin() as session:
-                    await session.execute(
-                        update(Broadcast).where(Broadcast.id == broadcast_id).values(progress_message_id=msg.message_id)
-                    )
+            async with slot:
+                await self._edit_or_send(broadcast_id, chat_id, message_id, text, keyboard)
             self._last[broadcast_id] = text
         except TelegramBadRequest as exc:
             if "not modified" in (exc.message or ""):
@@ -146,3 +144,16 @@ class TelegramProgress:
                 log.warning("progress message of broadcast %s: %s", broadcast_id, exc.message)
         except TelegramAPIError as exc:
             log.warning("progress message of broadcast %s: %s", broadcast_id, type(exc).__name__)
+
+    async def _edit_or_send(
+        self, broadcast_id: int, chat_id: int, message_id: int | None, text: str,
+        keyboard: InlineKeyboardMarkup | None,
+    ) -> None:
+        if message_id is not None:
+            await self.bot.edit_message_text(text=text, chat_id=chat_id, message_id=message_id, reply_markup=keyboard)
+            return
+        msg = await self.bot.send_message(chat_id, text, reply_markup=keyboard)
+        async with self.sf.begin() as session:
+            await session.execute(
+                update(Broadcast).where(Broadcast.id == broadcast_id).values(progress_message_id=msg.message_id)
+            )

@@ -1,9 +1,10 @@
 """The rate-limited sending engine, shared by the bot's delivery worker and ``uep broadcast send``.
 
-* **Rate**: one global pacer (GCRA: messages leave on a fixed grid of ``1 / global_rate`` seconds, so sleep jitter
-  never accumulates) and at most one message per ``per_chat_interval`` per chat (a chat not ready yet is put aside,
-  the others go on). A 429 pauses *everything* for its ``retry_after``; the message goes again afterwards
-  (a 429 does not count as an attempt).
+* **Rate**: the shared outgoing pacer (``ctx.pacer``, :mod:`services.outgoing.pacer`) at priority ``BULK``: within
+  ``telegram.global_rate`` over all processes, one message per ``telegram.per_chat_interval`` per chat (a chat not
+  ready yet waits aside, the others go on), after every more urgent message. Progress edits go through it too.
+  A 429 pauses *everything* for its ``retry_after``; the message goes again afterwards (a 429 does not count as
+  an attempt).
 * **Outcomes**: 403 → ``blocked`` (the account and recipient are marked unreachable, never retried); 5xx, network
   errors and time-outs → retried with exponential backoff until ``max_attempts``, then ``failed`` with the reason;
   any other 4xx → ``failed`` at once.
@@ -20,8 +21,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import heapq
-import itertools
 import logging
 import time
 from collections.abc import Callable
@@ -46,6 +45,8 @@ from bot.config import BroadcastSettings
 from db.models import Broadcast
 from services.broadcast import deliveries as dl
 from services.clock import Clock
+from services.outgoing.pacer import Pacer, mark_paced
+from services.outgoing.priority import Priority
 
 log = logging.getLogger("uep.broadcast")
 
@@ -57,47 +58,6 @@ LEASE = 120.0
 SEND_TIMEOUT = 20.0
 # A photo given as a local file (CLI) until its first upload returns a Telegram file_id.
 PHOTO_PATH_PREFIX = "path:"
-
-
-# How late the pacer may be and still catch up the slots it missed (seconds).
-CATCH_UP = 0.5
-
-
-class RateLimiter:
-    """Global pacing, per-chat spacing and the global 429 pause. Used by a single dispatcher coroutine."""
-
-    def __init__(self, rate: float, per_chat_interval: float, *, now: Callable[[], float] = time.monotonic) -> None:
-        self.interval = 1.0 / rate
-        self.per_chat_interval = per_chat_interval
-        self._now = now
-        self._next = 0.0
-        self.paused_until = 0.0
-        self._chat_next: dict[int, float] = {}
-        self._pruned_at = 0.0
-
-    def chat_ready_at(self, chat_id: int) -> float:
-        return self._chat_next.get(chat_id, 0.0)
-
-    def pause(self, seconds: float) -> None:
-        self.paused_until = max(self.paused_until, self._now() + seconds)
-
-    async def acquire(self, chat_id: int) -> None:
-        """Wait for the next global slot (and the end of any pause), then book the chat."""
-        while True:
-            now = self._now()
-            start = max(self._next, self.paused_until)
-            if start > now:
-                await asyncio.sleep(start - now)
-                continue
-            # Stay on the grid when late by less than CATCH_UP (sleep overshoot, a busy event loop, a claim):
-            # the slots missed are caught up, so over any second the rate holds; after idling or a pause the grid
-            # restarts from now.
-            self._next = (self._next if now - self._next < CATCH_UP else now) + self.interval
-            self._chat_next[chat_id] = now + self.per_chat_interval
-            if len(self._chat_next) > 5000 and now - self._pruned_at > self.per_chat_interval:
-                self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
-                self._pruned_at = now
-            return
 
 
 class ProgressSink(Protocol):
@@ -145,6 +105,7 @@ class DeliveryEngine:
         flush_interval: float = 0.5,
         idle_poll: float = 2.0,
         max_inflight: int | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self.sf = session_factory
         self.bot = bot
@@ -152,23 +113,24 @@ class DeliveryEngine:
         self.settings = settings
         self.sink = sink
         self.broadcast_id = broadcast_id
-        self.limiter = RateLimiter(settings.global_rate, settings.per_chat_interval)
-        self.batch_size = batch_size or max(50, min(1000, int(settings.global_rate * 4)))
+        # Without the application's pacer (a test, a bench): one of its own with the default limits.
+        self.pacer = pacer or Pacer()
+        self.batch_size = batch_size or max(50, min(1000, int(self.pacer.rate * 4)))
         self.lease = lease or LEASE
         self.send_timeout = send_timeout or SEND_TIMEOUT
         self.flush_every = flush_every
         self.flush_interval = flush_interval
         self.idle_poll = idle_poll
-        self.max_inflight = max_inflight or max(4, min(100, int(settings.global_rate)))
+        # Sends waiting for the pacer or in flight: enough to keep the pacer's queue full for about a second.
+        self.max_inflight = max_inflight or max(4, min(100, int(self.pacer.rate)))
         self.stats = EngineStats()
         self.wakeup = asyncio.Event()
         # Hard-crash simulation for tests: when set, a cancellation abandons everything (no flush, no release).
         self.crash_on_cancel = False
         self._ready: collections.deque[dl.Claimed] = collections.deque()
-        self._deferred: list[tuple[float, int, dl.Claimed]] = []
-        self._seq = itertools.count()
         self._held: dict[int, dl.Claimed] = {}
         self._inflight: set[asyncio.Task[None]] = set()
+        self._waiting: set[asyncio.Task[None]] = set()  # sends still waiting for the pacer (nothing sent yet)
         self._sem = asyncio.Semaphore(self.max_inflight)
         self._out = dl.Outcomes.new()
         self._out_since = 0.0
@@ -204,13 +166,10 @@ class DeliveryEngine:
 
     async def _loop(self, until_idle: bool) -> None:
         while True:
-            if len(self._ready) + len(self._deferred) < max(1, self.batch_size // 2):
+            if len(self._ready) < max(1, self.batch_size // 2):
                 await self._claim()
-            job = self._next_ready()
+            job = self._ready.popleft() if self._ready else None
             if job is None:
-                if self._deferred:
-                    await asyncio.sleep(max(0.0, self._deferred[0][0] - time.monotonic()))
-                    continue
                 if self._inflight:
                     await asyncio.wait(self._inflight, timeout=self.flush_interval,
                                        return_when=asyncio.FIRST_COMPLETED)
@@ -219,23 +178,12 @@ class DeliveryEngine:
                 if await self._idle(until_idle):
                     return
                 continue
-            await self.limiter.acquire(job.chat_id)
             await self._sem.acquire()
             task = asyncio.create_task(self._send(job))
             self._inflight.add(task)
+            self._waiting.add(task)
             task.add_done_callback(self._inflight.discard)
-
-    def _next_ready(self) -> dl.Claimed | None:
-        now = time.monotonic()
-        if self._deferred and self._deferred[0][0] <= now:
-            return heapq.heappop(self._deferred)[2]
-        while self._ready:
-            job = self._ready.popleft()
-            ready_at = self.limiter.chat_ready_at(job.chat_id)
-            if ready_at <= now:
-                return job
-            heapq.heappush(self._deferred, (ready_at, next(self._seq), job))
-        return None
+            task.add_done_callback(self._waiting.discard)
 
     async def _idle(self, until_idle: bool) -> bool:
         """Nothing claimable: finish what is done, then return True (until_idle) or sleep until work is due."""
@@ -279,6 +227,13 @@ class DeliveryEngine:
         try:
             content = self._content[job.broadcast_id]
             text = content.text_for(job.language)
+            await self.pacer.acquire(job.chat_id, Priority.BULK)
+            task = asyncio.current_task()
+            if task is not None:
+                self._waiting.discard(task)  # from here on the message is going out: a stop lets it finish
+            if job.id not in self._held:  # its lease ran out while it waited: another worker owns it now
+                return
+            mark_paced()  # this task's sends hold their token (the Bot's middleware must not count them again)
             try:
                 if content.photo and content.photo.startswith(PHOTO_PATH_PREFIX):
                     await self._send_first_photo(job, content, text)
@@ -290,7 +245,7 @@ class DeliveryEngine:
                     await asyncio.wait_for(self.bot.send_message(job.chat_id, text), self.send_timeout)
             except TelegramRetryAfter as exc:
                 self.stats.rate_limited += 1
-                self.limiter.pause(float(exc.retry_after))
+                self.pacer.backoff(float(exc.retry_after))  # (the Bot's pacer middleware does it too)
                 log.info("429 from Telegram: pausing all sends for %ss", exc.retry_after)
                 self._ready.appendleft(job)
                 self.wakeup.set()
@@ -413,8 +368,6 @@ class DeliveryEngine:
             for i in lost:
                 self._held.pop(i, None)
             self._ready = collections.deque(j for j in self._ready if j.id not in lost)
-            self._deferred = [d for d in self._deferred if d[2].id not in lost]
-            heapq.heapify(self._deferred)
 
     async def _report_progress(self) -> None:
         if self.sink is None or not self._touched:
@@ -457,13 +410,14 @@ class DeliveryEngine:
 
     async def _stop_gracefully(self) -> None:
         """Let the messages in flight finish, write every result, give unsent claims back."""
+        for task in list(self._waiting):  # not sent yet: they go back with the other unsent claims
+            task.cancel()
         if self._inflight:
             await asyncio.wait(list(self._inflight), timeout=self.send_timeout + 1)
         await self._flush()
         unsent = list(self._held)
         self._held.clear()
         self._ready.clear()
-        self._deferred.clear()
         if unsent:
             async with self.sf.begin() as session:
                 await dl.release(session, unsent)

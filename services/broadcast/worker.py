@@ -1,19 +1,20 @@
-"""The broadcast delivery worker (started with the bot) and the scan task that starts scheduled broadcasts."""
+"""The broadcast delivery worker: one engine per process, sending due deliveries for as long as the bot runs.
+
+Started by the bot (``bot/workers.py`` registers it with the app); the scan task that starts scheduled broadcasts
+is ``scheduler/broadcast_tasks.py``. Nothing here knows the app: it gets the context, the Bot and the catalogs.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
 
-from bot.app import background_worker
-from scheduler.tasks import TaskRun, scan_task
-from services.broadcast import deliveries as dl
+from aiogram import Bot
+
+from bot.context import AppContext
+from bot.i18n import CatalogI18n
 from services.broadcast.progress import TelegramProgress
 from services.broadcast.sender import DeliveryEngine
-
-if TYPE_CHECKING:
-    from bot.app import BotApp
 
 log = logging.getLogger("uep.broadcast")
 
@@ -31,13 +32,16 @@ def running_engines() -> list[DeliveryEngine]:
     return list(_ENGINES)
 
 
-@background_worker
-async def broadcast_worker(app: BotApp) -> None:
-    """Send due broadcast deliveries for as long as the bot runs; survives its own failures (DB outage)."""
-    ctx = app.ctx
-    sink = TelegramProgress(app.bot, app.i18n, ctx.session_factory, ctx.clock, ctx.settings)
+def progress_sink(ctx: AppContext, bot: Bot, i18n: CatalogI18n) -> TelegramProgress:
+    return TelegramProgress(bot, i18n, ctx.session_factory, ctx.clock, ctx.settings, pacer=ctx.pacer)
+
+
+async def broadcast_worker(ctx: AppContext, bot: Bot, i18n: CatalogI18n) -> None:
+    """Send due broadcast deliveries until cancelled; survives its own failures (DB outage)."""
+    sink = progress_sink(ctx, bot, i18n)
     while True:
-        engine = DeliveryEngine(ctx.session_factory, app.bot, ctx.clock, ctx.settings.broadcast, sink=sink)
+        engine = DeliveryEngine(ctx.session_factory, bot, ctx.clock, ctx.settings.broadcast, sink=sink,
+                                pacer=ctx.pacer)
         _ENGINES.add(engine)
         try:
             await engine.run()
@@ -48,27 +52,3 @@ async def broadcast_worker(app: BotApp) -> None:
             await asyncio.sleep(RESTART_DELAY)
         finally:
             _ENGINES.discard(engine)
-
-
-@scan_task("broadcast_start")
-async def start_scheduled_broadcasts(run: TaskRun) -> int:
-    """Scheduled broadcasts whose time has come get their delivery rows and start sending. Broadcasts left
-    with nothing pending (an empty audience, or a worker that stopped after its last message) are finished."""
-    async with run.ctx.session_factory.begin() as session:
-        started = await dl.start_due(session, run.now)
-    for bid in started:
-        log.info("broadcast %s started", bid)
-    if started:
-        wake()
-    if not _ENGINES:  # no worker in this process (e.g. `uep jobs run-due`): finish and report here
-        async with run.ctx.session_factory.begin() as session:
-            finished = await dl.finish_done(session, run.now)
-        if finished:
-            sink = TelegramProgress(
-                run.messenger.bot, run.messenger.i18n, run.ctx.session_factory, run.ctx.clock, run.ctx.settings
-            )
-            for bid in finished:
-                async with run.ctx.session_factory() as session:
-                    counts = await dl.counts(session, bid)
-                await sink.finished(bid, counts)
-    return len(started)

@@ -28,6 +28,7 @@ from services.cases.opening import tksk_account_of
 from services.cases.transitions import Actor
 from services.cases.views import case_card, case_keyboard, recipient_notice, reopen_keyboard
 from services.i18n_labels import business_type_label
+from services.outgoing.priority import Priority
 from services.schedule import outside_quiet_hours
 
 log = logging.getLogger(__name__)
@@ -148,17 +149,18 @@ async def send_media(
     photo_file_ids: list[str],
     caption: str,
     reply_to: int | None = None,
+    priority: Priority = Priority.CASE,
 ) -> None:
     """Forward the recipient's voice notes and photos by file_id (no download, no re-upload)."""
     reply = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None
     for voice in voice_file_ids:
-        await messenger.send_voice(account, voice, caption=caption, reply_parameters=reply)
+        await messenger.send_voice(account, voice, caption=caption, reply_parameters=reply, priority=priority)
     photos = photo_file_ids[:MAX_ALBUM]
     if len(photos) == 1:
-        await messenger.send_photo(account, photos[0], caption=caption, reply_parameters=reply)
+        await messenger.send_photo(account, photos[0], caption=caption, reply_parameters=reply, priority=priority)
     elif photos:
         media = [InputMediaPhoto(media=p, caption=caption if i == 0 else None) for i, p in enumerate(photos)]
-        await messenger.send_media_group(account, media, reply_parameters=reply)
+        await messenger.send_media_group(account, media, reply_parameters=reply, priority=priority)
 
 
 async def send_card(
@@ -173,21 +175,29 @@ async def send_card(
     with_media: bool = False,
     extra_voice: list[str] | None = None,
     extra_photos: list[str] | None = None,
+    priority: Priority | None = None,
 ) -> SendResult:
-    """The case card with the buttons this account may press, in the account's language (plus media)."""
+    """The case card with the buttons this account may press, in the account's language (plus media).
+    Outside an update it waits for the pacer: ``URGENT`` for an urgent case, else ``CASE``."""
+    priority = priority if priority is not None else alert_priority(case)
     with messenger.speaking_to(account) as locale:
         actor = Actor.of(account)
         text, keyboard, ctx = await render_card(
             session, case, actor, now=now, settings=settings, locale=locale, header=header
         )
-        result = await messenger.send(account, text, reply_markup=keyboard)
+        result = await messenger.send(account, text, reply_markup=keyboard, priority=priority)
         voices = list(extra_voice or []) + ([case.voice_file_id] if with_media and case.voice_file_id else [])
         photos = list(extra_photos or []) + (ctx.photo_ids if with_media else [])
         if result.ok and (voices or photos):
             caption = _("Case {number}").format(number=case.number)
             await send_media(messenger, account, voice_file_ids=voices, photo_file_ids=photos, caption=caption,
-                             reply_to=result.message.message_id if result.message else None)
+                             reply_to=result.message.message_id if result.message else None, priority=priority)
     return result
+
+
+def alert_priority(case: Case) -> Priority:
+    """Alerts to the people handling a case: urgent cases before everything else."""
+    return Priority.URGENT if case.urgency == Urgency.HIGH else Priority.CASE
 
 
 # ---------------------------------------------------------------------------------------------- outbox
@@ -240,7 +250,8 @@ async def send_recipient_notice(
 ) -> SendResult:
     with messenger.speaking_to(account):
         markup = reopen_keyboard(case.id) if case.state == CaseState.RESOLVED else None
-        return await messenger.send(account, recipient_notice(case, now, settings), reply_markup=markup)
+        return await messenger.send(account, recipient_notice(case, now, settings), reply_markup=markup,
+                                    priority=Priority.CASE)
 
 
 async def alert_later(

@@ -70,9 +70,9 @@ def received(emu: TelegramEmulator, chat_ids: list[int], text: str) -> Counter[i
 def fast(ctx: AppContext) -> AppContext:
     """Broadcast settings for quick tests: high rate, short intervals (and staff may tap quickly)."""
     ctx.settings.throttling.rate = 1000
+    ctx.settings.telegram.global_rate = 30
+    ctx.settings.telegram.per_chat_interval = 0.0
     b = ctx.settings.broadcast
-    b.global_rate = 30
-    b.per_chat_interval = 0.0
     b.progress_interval = 0.0
     b.max_attempts = 3
     return ctx

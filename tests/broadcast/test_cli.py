@@ -34,8 +34,8 @@ async def emu(ctx: AppContext):  # type: ignore[no-untyped-def]
 
 
 async def uep(emu: TelegramEmulator, *args: str) -> tuple[int, str]:
-    env = {"UEP_TELEGRAM__API_BASE": emu.base_url, "BOT_TOKEN": SANDBOX_TOKEN, "UEP_BROADCAST__GLOBAL_RATE": "30",
-           "UEP_BROADCAST__PER_CHAT_INTERVAL": "0"}
+    env = {"UEP_TELEGRAM__API_BASE": emu.base_url, "BOT_TOKEN": SANDBOX_TOKEN, "UEP_TELEGRAM__GLOBAL_RATE": "30",
+           "UEP_TELEGRAM__PER_CHAT_INTERVAL": "0"}
     result = await asyncio.to_thread(CliRunner().invoke, app, ["--config", CONFIG, *args], env=env)
     return result.exit_code, result.output
 

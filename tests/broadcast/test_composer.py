@@ -330,8 +330,8 @@ async def test_progress_is_edited_never_twice_the_same(ctx: AppContext) -> None:
     from services.clock import OffsetClock
 
     ctx.clock = OffsetClock()
-    b = ctx.settings.broadcast
-    b.global_rate, b.per_chat_interval, b.progress_interval = 10, 0.0, 0.4
+    ctx.settings.telegram.global_rate, ctx.settings.telegram.per_chat_interval = 10, 0.0
+    ctx.settings.broadcast.progress_interval = 0.4
     run = await SandboxRun.start(ctx)
     try:
         ids = await linked_recipients(ctx, 25)

@@ -163,7 +163,7 @@ async def _wait_sent(ctx: AppContext, bid: int, at_least: int) -> None:
 
 
 async def test_stop_mid_send_and_resume_sends_each_exactly_once(sandbox: SandboxRun, fast: AppContext) -> None:
-    fast.settings.broadcast.global_rate = 20
+    fast.settings.telegram.global_rate = 20
     ids = await linked_recipients(fast, 40)
     people(sandbox, ids)
     bid = await create(fast)
@@ -184,7 +184,7 @@ async def test_stop_mid_send_and_resume_sends_each_exactly_once(sandbox: Sandbox
 async def test_crash_mid_send_loses_nobody_and_repeats_at_most_the_crash_window(
     sandbox: SandboxRun, fast: AppContext
 ) -> None:
-    fast.settings.broadcast.global_rate = 20
+    fast.settings.telegram.global_rate = 20
     ids = await linked_recipients(fast, 40)
     people(sandbox, ids)
     bid = await create(fast)
@@ -224,7 +224,7 @@ async def test_language_versions(sandbox: SandboxRun, fast: AppContext) -> None:
 
 @pytest.mark.skipif(not __import__("tests.conftest", fromlist=["x"]).using_postgres(), reason="PostgreSQL only")
 async def test_several_workers_on_postgres_send_each_delivery_once(sandbox: SandboxRun, fast: AppContext) -> None:
-    fast.settings.broadcast.global_rate = 30
+    fast.settings.telegram.global_rate = 30
     ids = await linked_recipients(fast, 150)
     people(sandbox, ids)
     others = [AppContext.build(fast.settings, clock=fast.clock) for _ in range(2)]
@@ -236,7 +236,7 @@ async def test_several_workers_on_postgres_send_each_delivery_once(sandbox: Sand
             )
             bid = b.id
         engines = [DeliveryEngine(o.session_factory, sandbox.app.bot, o.clock, fast.settings.broadcast,
-                                  batch_size=10) for o in others]
+                                  batch_size=10, pacer=o.pacer) for o in others]
         worker_mod.wake()
         await asyncio.gather(*(e.run(until_idle=True) for e in engines))
         await wait_done(fast, bid)

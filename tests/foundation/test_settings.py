@@ -53,7 +53,7 @@ def test_uep_config_selects_another_file(tmp_path: Path, monkeypatch: pytest.Mon
         ("UEP_CHECKIN__DUE_HOUR", "24", "checkin.due_hour"),
         ("UEP_DATABASE__URL", "mysql://x", "database.url: must start with"),
         ("UEP_FSM__STORAGE", "memcached", "fsm.storage"),
-        ("UEP_BROADCAST__GLOBAL_RATE", "50", "broadcast.global_rate"),
+        ("UEP_TELEGRAM__GLOBAL_RATE", "50", "telegram.global_rate"),
     ],
 )
 def test_wrong_value_is_one_clear_line(monkeypatch: pytest.MonkeyPatch, env: str, value: str, expected: str) -> None:
