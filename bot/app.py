@@ -15,6 +15,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
+from bot import log_privacy
 from bot.commands import set_default_commands
 from bot.context import AppContext
 from bot.factory import create_bot, create_dispatcher, create_i18n
@@ -38,6 +39,7 @@ def background_worker(func: BackgroundWorker) -> BackgroundWorker:
 
 class BotApp:
     def __init__(self, ctx: AppContext, *, token: str | None = None, with_scheduler: bool = True) -> None:
+        log_privacy.install()  # also when embedded (sandbox, benches), not only through the CLI
         self.ctx = ctx
         self.i18n: CatalogI18n = create_i18n(ctx)
         self.bot: Bot = create_bot(ctx, token=token)

@@ -10,6 +10,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from bot import log_privacy
 from bot.config import ConfigError, Settings, load_settings
 from bot.context import AppContext
 
@@ -38,6 +39,7 @@ def main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more detail.")] = False,
 ) -> None:
     state.config_path = config
+    log_privacy.install()  # before the first record: NIK- and phone-like numbers never reach a log
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
