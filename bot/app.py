@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiogram import Bot, Dispatcher
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiogram.webhook.aiohttp_server import setup_application
 from aiohttp import web
 
 from bot import log_privacy
@@ -22,8 +22,12 @@ from bot.factory import create_bot, create_dispatcher, create_i18n
 from bot.heap import tune_collector
 from bot.i18n import CatalogI18n
 from bot.messenger import Messenger
+from bot.monitoring import add_routes as add_monitoring_routes
+from bot.monitoring import monitoring_app
+from bot.webhook import UpdateRequestHandler
 from db.account_cache import AccountCache
 from db.migrate import ensure_migrated
+from services import metrics
 
 log = logging.getLogger("uep")
 
@@ -52,6 +56,12 @@ class BotApp:
         self.scheduler = None
         self._tasks: list[asyncio.Task[None]] = []
         self._polling: asyncio.Task[None] | None = None
+        self._monitoring: web.AppRunner | None = None
+
+    @property
+    def redis(self) -> object | None:
+        """The Redis client this process uses (FSM storage), for /healthz; None without Redis."""
+        return getattr(self.dp.storage, "redis", None)
 
     async def _startup(self) -> None:
         await ensure_migrated(self.ctx.engine)
@@ -65,9 +75,24 @@ class BotApp:
         import bot.workers  # noqa: F401  (registers background workers)
 
         for worker in _BACKGROUND_WORKERS:
-            self._tasks.append(asyncio.create_task(worker(self), name=getattr(worker, "__name__", "worker")))
+            name = getattr(worker, "__name__", "worker")
+            with metrics.sending(name.removesuffix("_worker")):  # the task keeps this context: its sends' kind
+                self._tasks.append(asyncio.create_task(worker(self), name=name))
+
+    async def start_monitoring(self) -> None:
+        """/healthz and /metrics on ``monitoring.port`` (polling mode, ``uep scheduler``); nothing when 0."""
+        mon = self.ctx.settings.monitoring
+        if mon.port <= 0 or self._monitoring is not None:
+            return
+        self._monitoring = web.AppRunner(monitoring_app(self.ctx, self.redis), access_log=None)
+        await self._monitoring.setup()
+        await web.TCPSite(self._monitoring, mon.host, mon.port).start()
+        log.info("/healthz and /metrics on %s:%s", mon.host, mon.port)
 
     async def _shutdown(self) -> None:
+        if self._monitoring is not None:
+            await self._monitoring.cleanup()
+            self._monitoring = None
         if self.account_cache is not None:
             self.account_cache.uninstall()
         if self.scheduler is not None:
@@ -107,6 +132,7 @@ class BotApp:
         """Run until interrupted (``uep run``)."""
         await self._startup()
         try:
+            await self.start_monitoring()
             await self.bot.delete_webhook(drop_pending_updates=False)
             me = await self.bot.get_me()
             self._tune_collector()
@@ -134,13 +160,15 @@ class BotApp:
 
     # --- webhook -------------------------------------------------------------------------------------------
     def webhook_app(self) -> web.Application:
-        """An aiohttp app that accepts updates only with the right secret token."""
+        """An aiohttp app that accepts updates only with the right secret token (a malformed one gets a 400), and
+        serves /healthz and /metrics (the reverse proxy forwards only the webhook path)."""
         tg = self.ctx.settings.telegram
         app = web.Application()
-        SimpleRequestHandler(
-            dispatcher=self.dp, bot=self.bot, secret_token=tg.webhook_secret or None, handle_in_background=False
+        UpdateRequestHandler(
+            self.dp, self.bot, secret_token=tg.webhook_secret or None, concurrency=tg.concurrent_updates
         ).register(app, path=tg.webhook_path)
         setup_application(app, self.dp, bot=self.bot)
+        add_monitoring_routes(app, self.ctx, self.redis)
         return app
 
     async def register_webhook(self) -> None:
@@ -149,6 +177,7 @@ class BotApp:
             url=tg.webhook_url.rstrip("/") + tg.webhook_path,
             secret_token=tg.webhook_secret or None,
             allowed_updates=self.dp.resolve_used_update_types(),
+            max_connections=tg.webhook_max_connections,
         )
 
     async def start_webhook(self, host: str, port: int) -> web.AppRunner:

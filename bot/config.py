@@ -35,6 +35,10 @@ class _Section(BaseModel):
 class DatabaseSettings(_Section):
     url: str = "sqlite+aiosqlite:///./data/uep.db"
     echo: bool = False
+    # Connections kept open per process (0: telegram.concurrent_updates + 4, for the scheduler, the workers and
+    # /healthz), and how many more may be opened in a burst.
+    pool_size: int = Field(0, ge=0, le=500)
+    max_overflow: int = Field(10, ge=0, le=500)
 
     @field_validator("url")
     @classmethod
@@ -66,6 +70,8 @@ class TelegramSettings(_Section):
     # Redis shared by the pacers of several processes; empty: fsm.redis_url when fsm.storage = "redis",
     # else the pacer is in-process.
     pacer_redis_url: str = ""
+    # Connections Telegram opens to the webhook at once (1-100), over all processes behind the proxy.
+    webhook_max_connections: int = Field(40, ge=1, le=100)
 
     @field_validator("api_base")
     @classmethod
@@ -257,6 +263,13 @@ class SecuritySettings(_Section):
     data_key: str = ""
 
 
+class MonitoringSettings(_Section):
+    # /healthz and /metrics. In webhook mode they are on the webhook port as well; in polling mode and in
+    # `uep scheduler` they are served here when port > 0.
+    host: str = "127.0.0.1"
+    port: int = Field(0, ge=0, le=65535)
+
+
 class SandboxSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
@@ -286,6 +299,25 @@ class Settings(BaseSettings):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+
+    @model_validator(mode="after")
+    def _pool_fits_concurrency(self) -> Settings:
+        # Every update being handled holds a connection until its commit: a pool smaller than the updates
+        # handled at once makes updates wait for connections (and time out) instead of queueing before them.
+        if self.database.pool_size and self.database.pool_size + self.database.max_overflow < (
+            self.telegram.concurrent_updates
+        ):
+            raise ValueError(
+                "database.pool_size + database.max_overflow must be at least telegram.concurrent_updates "
+                f"({self.telegram.concurrent_updates}); set pool_size = 0 to size it from concurrent_updates"
+            )
+        return self
+
+    @property
+    def pool_size(self) -> int:
+        """Connections kept open by this process's database pool."""
+        return self.database.pool_size or self.telegram.concurrent_updates + 4
 
     # The TOML file to read; set by load_settings before validation.
     _toml_path: Path | None = None
@@ -340,7 +372,7 @@ def _format_error(exc: ValidationError) -> str:
     allowed = err.get("ctx", {}).get("expected")
     if allowed and "expected" not in msg:
         msg = f"{msg} (allowed: {allowed})"
-    return f"{key}: {msg}"
+    return f"{key}: {msg}" if key else msg  # a check across sections names its keys itself
 
 
 def resolve_config_path(explicit: str | os.PathLike[str] | None = None) -> Path | None:

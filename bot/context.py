@@ -29,7 +29,10 @@ class AppContext:
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock | None = None) -> AppContext:
-        engine = create_engine(settings.database.url, echo=settings.database.echo)
+        engine = create_engine(
+            settings.database.url, echo=settings.database.echo,
+            pool_size=settings.pool_size, max_overflow=settings.database.max_overflow,
+        )
         return cls(
             settings=settings,
             engine=engine,

@@ -15,6 +15,7 @@ from bot.expired_callbacks import IgnoreExpiredCallbackAnswers
 from bot.i18n import AccountI18nMiddleware, CatalogI18n
 from bot.inline_filters import inline_magic_filters
 from bot.middlewares import DbSessionMiddleware, IdentityMiddleware, ThrottlingMiddleware
+from bot.middlewares.metrics import MessageMetricsMiddleware, UpdateMetricsMiddleware
 from bot.telegram_session import PinnedAiohttpSession
 from db.account_cache import AccountCache
 from db.fsm_storage import DatabaseStorage
@@ -25,6 +26,7 @@ def create_bot(ctx: AppContext, *, token: str | None = None) -> Bot:
     """A Bot talking to ``telegram.api_base`` (Telegram, or the sandbox's emulator), file downloads included."""
     api = TelegramAPIServer.from_base(ctx.settings.telegram.api_base)
     session = PinnedAiohttpSession(api=api)
+    session.middleware(MessageMetricsMiddleware())  # first: it sees what the others let through or raise
     session.middleware(IgnoreExpiredCallbackAnswers())
     # Every message counts against the pacer's budget; a 429 anywhere pauses all sending.
     session.middleware(PacerRequestMiddleware(ctx.pacer))
@@ -80,6 +82,7 @@ def create_dispatcher(ctx: AppContext, *, i18n: CatalogI18n | None = None) -> Di
         db_session = DbSessionMiddleware(ctx.session_factory, storage.forget_uncommitted)
     else:
         db_session = DbSessionMiddleware(ctx.session_factory)
+    dp.update.outer_middleware(UpdateMetricsMiddleware())  # outermost of ours: times session and commit too
     # First: everything sent while handling an update is a reply (counted by the pacer, never delayed).
     dp.update.outer_middleware(UpdateScopeMiddleware())
     dp.update.outer_middleware(db_session)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 
 from bot.context import AppContext
 from bot.messenger import Messenger
 from scheduler.tasks import TaskRun, registered_tasks
+from services import metrics
 
 log = logging.getLogger("uep.scheduler")
 
@@ -17,9 +19,13 @@ async def run_due(ctx: AppContext, messenger: Messenger, now: datetime | None = 
     handled: dict[str, int] = {}
     with messenger.i18n.context():
         for name, task in registered_tasks().items():
+            started = time.perf_counter()
             try:
-                handled[name] = await task(run)
+                with metrics.sending(name):
+                    handled[name] = await task(run)
             except Exception:
                 log.exception("scan task %s failed", name)
                 handled[name] = -1
+            finally:
+                metrics.SCAN_SECONDS.labels(name).observe(time.perf_counter() - started)
     return handled
