@@ -34,7 +34,9 @@ def test_verbose_import_logs_sql_parameters_with_every_nik_and_phone_masked(sett
         writer.writeheader()
         writer.writerows(rows)
     (tmp_path / "wilayah-kaltim.csv").write_bytes((SHARED_DATA / "wilayah-kaltim.csv").read_bytes())
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    # SQLite whichever database the suite runs on: aiosqlite's debug lines are where the phones were seen.
+    env = dict(os.environ, PYTHONUNBUFFERED="1", UEP_DATABASE__URL=f"sqlite+aiosqlite:///{tmp_path / 'v.db'}")
+    subprocess.run([*UEP, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=300)
     result = subprocess.run([*UEP, "-v", "import", "roster", str(roster)], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=300)
     log = result.stdout + result.stderr
