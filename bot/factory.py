@@ -83,7 +83,7 @@ def create_dispatcher(ctx: AppContext, *, i18n: CatalogI18n | None = None) -> Di
     else:
         db_session = DbSessionMiddleware(ctx.session_factory)
     dp.update.outer_middleware(UpdateMetricsMiddleware())  # outermost of ours: times session and commit too
-    # First: everything sent while handling an update is a reply (counted by the pacer, never delayed).
+    # Everything sent while handling an update is a reply (counted by the pacer, never delayed).
     dp.update.outer_middleware(UpdateScopeMiddleware())
     dp.update.outer_middleware(db_session)
     dp["account_cache"] = account_cache = create_account_cache(ctx)
