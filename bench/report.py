@@ -118,7 +118,8 @@ async def run(url: str, *, n: int, by: str, repeat: int, exports: bool) -> dict[
         "exports": export_s,
         "summary": summary,
         "png_bytes": len(png),
-        "running_at": report.overall.running_at,
+        "estimates": report.overall.estimates,
+        "logrank": report.logrank,
         "groups": len(report.groups),
     }
 
@@ -137,11 +138,16 @@ def _print(label: str, res: dict[str, Any]) -> None:
         print(f"{name:>15}: best {best:8.0f} ms   median {median:8.0f} ms")
     for name, dt in res["exports"].items():
         print(f"{name}: {dt:.1f} s")
-    ra = res["running_at"]
-    print(
-        f"survival 3/6/12 months: {ra[3]:.1%} / {ra[6]:.1%} / {ra[12]:.1%}; {res['groups']} groups; "
-        f"chart {res['png_bytes'] / 1024:.0f} KiB"
-    )
+    cells = []
+    for m, e in res["estimates"].items():
+        if e.survival is None:
+            cells.append(f"{m} mo: not enough data (n={e.at_risk})")
+        else:
+            cells.append(f"{m} mo: {e.survival:.1%} ({e.lower:.1%}–{e.upper:.1%}, n={e.at_risk:,})")
+    lr = res["logrank"]
+    test = f"log-rank chi2={lr.statistic:.1f} df={lr.df} p={lr.p_value:.3g}" if lr else "log-rank: not testable"
+    print(f"survival {'; '.join(cells)}")
+    print(f"{res['groups']} groups; {test}; chart {res['png_bytes'] / 1024:.0f} KiB")
 
 
 def main() -> None:

@@ -270,6 +270,12 @@ class MonitoringSettings(_Section):
     port: int = Field(0, ge=0, le=65535)
 
 
+class ReportsSettings(_Section):
+    min_at_risk: int = Field(20, ge=1)
+    confidence: float = Field(0.95, gt=0.5, lt=1)
+    significance: float = Field(0.05, gt=0, lt=0.5)
+
+
 class SandboxSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
@@ -318,6 +324,7 @@ class Settings(BaseSettings):
     def pool_size(self) -> int:
         """Connections kept open by this process's database pool."""
         return self.database.pool_size or self.telegram.concurrent_updates + 4
+    reports: ReportsSettings = Field(default_factory=ReportsSettings)
 
     # The TOML file to read; set by load_settings before validation.
     _toml_path: Path | None = None

@@ -24,8 +24,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from services.clock import Clock
 from services.reports import Report, ReportScope, build_report, render_charts, render_summary
-from services.reports.summary import BREAKDOWN_TITLES, Gettext, group_label, number, percent
-from services.reports.survival import HORIZONS_MONTHS
+from services.reports.summary import (
+    BREAKDOWN_TITLES,
+    Gettext,
+    breakdown_heading,
+    group_line,
+    logrank_text,
+    number,
+)
 
 CAPTION_LIMIT = 1000  # Telegram allows 1024 characters (UTF-16 units) in a caption; keep a margin
 TEXT_LIMIT = 4000  # of 4096 in a message
@@ -92,30 +98,22 @@ def _file_name(report: Report, settings: Settings, suffix: str) -> str:
 
 
 def breakdown_caption(report: Report, gettext: Gettext, locale: str) -> str:
-    """The breakdown's groups as short lines, as many as fit in a photo caption (plain text)."""
+    """The breakdown's groups as short lines (the same as in the summary: figure with its interval, n,
+    verdict, or "not enough data"), as many as fit in a photo caption, and the log-rank test (plain text)."""
     assert report.breakdown is not None
-    lines = [
-        gettext("{title} (still running after 3 · 6 · 12 months):").format(
-            title=gettext(BREAKDOWN_TITLES[report.breakdown])
-        )
-    ]
-    for group in report.groups:
-        cells = " · ".join(percent(group.running_at.get(m), locale) for m in HORIZONS_MONTHS)
-        lines.append(
-            gettext("• {label} (n={n}): {cells}; unknown {unknown}").format(
-                label=group_label(report, group, gettext, locale),
-                n=number(group.n, locale),
-                cells=cells,
-                unknown=percent(group.unknown_share, locale),
-            )
-        )
-    if len(lines) == 1:
+    head = breakdown_heading(report, gettext)
+    lines = [group_line(report, group, gettext, locale) for group in report.groups]
+    if not lines:
         lines.append(gettext("No recipients with aid yet."))
-    if _units("\n".join(lines)) <= CAPTION_LIMIT:
-        return "\n".join(lines)
+    test = logrank_text(report, gettext, locale) or ""
+    tail = [test] if test else []
+    if _units("\n".join([head, *lines, *tail])) <= CAPTION_LIMIT:
+        return "\n".join([head, *lines, *tail])
     more = gettext("… and {count} more (see the chart or the export)")
-    kept = _fit(lines, CAPTION_LIMIT, reserve=_units(more.format(count=number(len(lines), locale))) + 1)
-    return "\n".join([*kept, more.format(count=number(len(lines) - len(kept), locale))])
+    reserve = _units(head) + 1 + _units(more.format(count=number(len(lines), locale))) + 1
+    reserve += sum(_units(t) + 1 for t in tail)
+    kept = _fit(lines, CAPTION_LIMIT, reserve=reserve)
+    return "\n".join([head, *kept, more.format(count=number(len(lines) - len(kept), locale)), *tail])
 
 
 async def send_report(

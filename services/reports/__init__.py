@@ -11,16 +11,37 @@ The bot's /laporan and /ringkasan and ``uep report`` use::
 Definitions of every figure are in the docstrings of :mod:`.survival` and :mod:`.operations`.
 """
 
+from services.reports.breakdowns import BREAKDOWNS, Breakdown, UnknownBreakdown, register
 from services.reports.charts import render_chart, render_charts
+from services.reports.logrank import LogRank, logrank
 from services.reports.operations import Compliance, Operations, classify_due
-from services.reports.report import BREAKDOWNS, Report, ReportScope, UnknownBreakdown, build_report
+from services.reports.report import Report, ReportScope, build_report
 from services.reports.summary import render_summary, translator
-from services.reports.survival import GroupSurvival, KMCurve, Observation, Subject, kaplan_meier, observe
+from services.reports.survival import (
+    Estimate,
+    GroupSurvival,
+    KMCurve,
+    Observation,
+    Rules,
+    Subject,
+    Verdict,
+    kaplan_meier,
+    observe,
+)
+from services.reports.unknown import UnknownReason
 
 __all__ = [
     "BREAKDOWNS",
+    "Breakdown",
     "Compliance",
+    "Estimate",
     "GroupSurvival",
+    "LogRank",
+    "Rules",
+    "UnknownReason",
+    "Verdict",
+    "logrank",
+    "register",
     "KMCurve",
     "Observation",
     "Operations",

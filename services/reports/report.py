@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,10 +12,14 @@ from bot.config import Settings
 from db.enums import WorkerRole
 from db.models import FieldWorker, Kabupaten, Kecamatan, Recipient
 from services.clock import Clock
+from services.reports import unknown
+from services.reports.breakdowns import BREAKDOWNS, Breakdown, Names, UnknownBreakdown, get
+from services.reports.logrank import LogRank, logrank
 from services.reports.operations import Operations, load_operations
 from services.reports.survival import (
-    BREAKDOWNS,
     GroupSurvival,
+    Rules,
+    Subject,
     group_survival,
     load_subjects,
     observe,
@@ -28,10 +32,6 @@ ZONE_ABBREVIATIONS = {
     "Asia/Pontianak": "WIB",
     "Asia/Jayapura": "WIT",
 }
-
-
-class UnknownBreakdown(ValueError):
-    pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,17 +54,30 @@ class Report:
     baseline: float  # survival of the old group model (0.46)
     overall: GroupSurvival
     breakdown: str | None  # one of BREAKDOWNS, or None
-    groups: list[GroupSurvival]  # the breakdown's groups, largest first
+    groups: list[GroupSurvival]  # the breakdown's groups, sorted by survival (see sort_by_survival)
     recipients: int  # everybody in scope, with or without aid
     awaiting_aid: int  # no aid_date yet (or a future one): not in the survival figures
     operations: Operations
     # code → (Indonesian label, English label); business_type/sex/pkh group keys are translated at render.
     business_type_labels: dict[str, tuple[str, str]] = field(default_factory=dict)
     kabupaten_names: dict[int, str] = field(default_factory=dict)
+    rules: Rules = field(default_factory=Rules)
+    logrank: LogRank | None = None  # between the breakdown's groups (those with enough people followed)
+    first_aid: date | None = None  # the data cover aid from this day …
+    last_report_at: datetime | None = None  # … and the latest check-in or status report (freshness)
 
     @property
     def zone_abbreviation(self) -> str:
         return ZONE_ABBREVIATIONS.get(self.timezone, self.timezone)
+
+    @property
+    def sort_months(self) -> int:
+        """The horizon groups are sorted by: the longest where the whole group has a figure."""
+        best = self.overall.headline()
+        return best.months if best is not None else max(self.rules.horizons)
+
+    def breakdown_spec(self) -> Breakdown | None:
+        return BREAKDOWNS.get(self.breakdown) if self.breakdown else None
 
 
 async def build_report(
@@ -78,9 +91,9 @@ async def build_report(
 ) -> Report:
     """Everything /laporan shows. ``breakdown`` is one of ``BREAKDOWNS`` (business_type, kabupaten, kecamatan,
     sex, pkh, tksk) or None. Read-only; a few aggregate queries whatever the number of recipients."""
-    if breakdown is not None and breakdown not in BREAKDOWNS:
-        raise UnknownBreakdown(f"unknown breakdown {breakdown!r}; choose one of {', '.join(BREAKDOWNS)}")
+    spec = get(breakdown) if breakdown is not None else None
     scope = scope or ReportScope()
+    rules = Rules.from_settings(settings)
     tz = settings.program.tz
     now = clock.now()
     today = now.astimezone(tz).date()
@@ -103,22 +116,37 @@ async def build_report(
             tksk_of[kec] = wid
             tksk_names[str(wid)] = f"{name} ({kec_names.get(kec, '?')})"
 
+    extra = {spec.name: spec.column} if spec is not None and spec.column is not None else None
     subjects = await load_subjects(
-        session, today=today, kecamatan_ids=scope.kecamatan_ids, kabupaten_of=kabupaten_of, tksk_of=tksk_of
+        session,
+        today=today,
+        kecamatan_ids=scope.kecamatan_ids,
+        kabupaten_of=kabupaten_of,
+        tksk_of=tksk_of,
+        extra_columns=extra,
     )
     pairs = [(s, observe(s, today=today, tz=tz)) for s in subjects]
-    overall = group_survival("all", "all", [o for _, o in pairs])
+    reason_of = unknown.classifier(settings, now)
+    overall = group_survival(
+        "all", "all", [o for _, o in pairs], rules, unknown.count_reasons(subjects, reason_of)
+    )
 
     groups: list[GroupSurvival] = []
-    if breakdown is not None:
-        labels: dict[str, str] = {}
-        if breakdown == "kabupaten":
-            labels = {str(k): v for k, v in kabupaten.items()}
-        elif breakdown == "kecamatan":
-            labels = {str(k): v for k, v in kec_names.items()}
-        elif breakdown == "tksk":
-            labels = tksk_names
-        groups = survival_by(pairs, BREAKDOWNS[breakdown], labels)
+    test: LogRank | None = None
+    if spec is not None:
+        names = Names(
+            kabupaten={str(k): v for k, v in kabupaten.items()},
+            kecamatan={str(k): v for k, v in kec_names.items()},
+            tksk=tksk_names,
+        )
+        labels = dict(spec.names(names)) if spec.names is not None else {}
+        best = overall.headline()
+        groups = survival_by(
+            pairs, spec.group_key, labels, rules, reason_of, best.months if best is not None else None
+        )
+        test = logrank(
+            [g.observations for g in groups if sum(o.days > 0 for o in g.observations) >= rules.min_at_risk]
+        )
 
     from sqlalchemy import func
 
@@ -150,7 +178,16 @@ async def build_report(
             code: (bt.label_id, bt.label_en) for code, bt in settings.program.business_types.items()
         },
         kabupaten_names=kabupaten,
+        rules=rules,
+        logrank=test,
+        first_aid=min((s.aid_date for s in subjects), default=None),
+        last_report_at=_latest_report(subjects),
     )
+
+
+def _latest_report(subjects: list[Subject]) -> datetime | None:
+    found = [t for s in subjects for t in (s.first_stopped_at, s.last_known_at) if t is not None]
+    return max(found) if found else None
 
 
 __all__ = ["BREAKDOWNS", "Report", "ReportScope", "UnknownBreakdown", "build_report"]

@@ -16,15 +16,20 @@ Definitions (what the figures mean)
   row or check-in, or ``business_status_since`` when the current status is one of those). They count as "at
   risk" up to that day and never as a failure. Recipients not yet 12 months after the aid are therefore
   simply censored early.
-* **Unknown.** Missed check-ins set the status to ``unknown``. A recipient whose *current* status is unknown
-  is censored at the time of their last known running (or changed/paused) status; if they never reported
-  one, they are censored at day 0 and contribute nothing to the curve. They are never counted as running:
-  the report shows the number and share of recipients whose status is unknown *now* beside every curve
-  (``GroupSurvival.unknown``), so a reader can see how much of the group the curve cannot vouch for.
-* **"Running at m months"** is the Kaplan–Meier estimate S(t) at t = the horizon's day. It is ``None`` ("not
-  enough data yet") when nobody in the group has been observed that long (unless the curve already reached
-  0). ``reached[m]`` says how many recipients were observed at least that long, i.e. how much data backs the
-  figure.
+* **Unknown.** A recipient whose *current* status is unknown is censored at the time of their last known
+  running (or changed/paused) status; if they never reported one, they are censored at day 0 and contribute
+  nothing to the curve. They are never counted as running. Why a status is unknown (never reported since the
+  aid, check-ins missed, first check-in not yet due) has one definition, in :mod:`.unknown`; the report shows
+  those counts beside every curve (``GroupSurvival.unknown_reasons``) and they add up to ``unknown``.
+* **"Running at m months"** is the Kaplan–Meier estimate S(t) at t = the horizon's day, with its confidence
+  interval (95% by default): Greenwood's variance on the log(−log S) scale, exactly as lifelines and R's
+  ``survival`` (``conf.type="log-log"``) compute it, so the interval stays inside [0, 1].
+* **Observed (at risk) at t** = recipients whose time is at least t: those the figure at t rests on.
+* **The minimum.** A horizon where fewer than ``reports.min_at_risk`` (default 20) recipients were observed
+  has no percentage: it is "not enough data (n=…)" (:class:`Estimate` with ``survival=None``), overall and in
+  every group. Nothing downstream can print a figure the data do not back.
+* **The verdict against the old group model (46%)**: *better* only when the whole interval lies above the
+  baseline, *lower* only when it lies wholly below, *not certain yet* when the interval contains it.
 
 The pure functions (:func:`observe`, :func:`kaplan_meier`, :func:`group_survival`, :func:`survival_by`) work
 on plain dataclasses and can be checked by hand; :func:`load_subjects` reads them from the database with
@@ -33,10 +38,13 @@ three aggregate queries (no per-recipient queries).
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
+from enum import StrEnum
+from statistics import NormalDist
 from typing import Any
 
 from sqlalchemy import case, func, select
@@ -72,6 +80,13 @@ class Subject:
     kecamatan_id: int = 0
     kabupaten_id: int = 0
     tksk_id: int | None = None
+    # Values of the extra columns a pluggable breakdown asked for (see :mod:`.breakdowns`), by breakdown name.
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def ever_reported(self) -> bool:
+        """Any evidence of the business's status since the aid (a check-in or a status row)."""
+        return self.first_stopped_at is not None or self.last_known_at is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +130,7 @@ class KMStep:
     events: int  # stops on this day
     censored: int  # censored on this day
     survival: float  # S(t) just after this day
+    greenwood: float = 0.0  # Σ d_i / (n_i (n_i − d_i)) over event days up to this one (inf once S = 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +153,23 @@ class KMCurve:
             s = step.survival
         # Past the last observation: defined only when the curve already reached zero.
         return s if (self.max_days >= days or s == 0.0) else None
+
+    def step_at(self, days: float) -> KMStep | None:
+        """The last step on or before ``days`` (None before the first one)."""
+        found = None
+        for step in self.steps:
+            if step.days > days:
+                break
+            found = step
+        return found
+
+    def interval_at(self, days: float, confidence: float = 0.95) -> tuple[float, float] | None:
+        """The confidence interval of S(days) (Greenwood, log-log); None where S is not defined."""
+        s = self.survival_at(days)
+        if s is None:
+            return None
+        step = self.step_at(days)
+        return log_log_interval(s, step.greenwood if step is not None else 0.0, confidence)
 
     def at_risk_at(self, days: float) -> int:
         """How many recipients were observed at least ``days`` days."""
@@ -169,14 +202,93 @@ def kaplan_meier(observations: Iterable[Observation]) -> KMCurve:
         (events if obs.stopped else censored)[obs.days] += 1
     at_risk = n
     s = 1.0
+    greenwood = 0.0
     steps = []
     for day in sorted(events.keys() | censored.keys()):
         d, c = events[day], censored[day]
         if d:
             s *= 1.0 - d / at_risk
-        steps.append(KMStep(day, at_risk, d, c, s))
+            greenwood = greenwood + d / (at_risk * (at_risk - d)) if d < at_risk else math.inf
+        steps.append(KMStep(day, at_risk, d, c, s, greenwood))
         at_risk -= d + c
     return KMCurve(n, tuple(steps))
+
+
+def z_value(confidence: float) -> float:
+    """1.96 for 0.95: the two-sided normal quantile."""
+    return NormalDist().inv_cdf((1.0 + confidence) / 2.0)
+
+
+def log_log_interval(s: float, greenwood: float, confidence: float = 0.95) -> tuple[float, float]:
+    """The interval of S on the log(−log S) scale: S^exp(±z·σ) with σ = √greenwood / |log S|.
+    S = 1 (no stop yet) and S = 0 (everybody stopped) have no spread: (1, 1) and (0, 0), as in lifelines."""
+    if s >= 1.0:
+        return 1.0, 1.0
+    if s <= 0.0 or math.isinf(greenwood):
+        return 0.0, 0.0
+    spread = z_value(confidence) * math.sqrt(greenwood) / abs(math.log(s))
+    return s ** math.exp(spread), s ** math.exp(-spread)
+
+
+class Verdict(StrEnum):
+    """A figure against the old group model's baseline, decided by the whole interval."""
+
+    BETTER = "better"  # the whole interval above the baseline
+    UNCERTAIN = "uncertain"  # the interval contains the baseline
+    LOWER = "lower"  # the whole interval below the baseline
+    NOT_ENOUGH = "not_enough"  # fewer than the minimum observed: no figure at all
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """One horizon of one group: S(t) with its interval, or nothing when too few were observed."""
+
+    months: int
+    days: int
+    at_risk: int  # recipients observed at least this long (the figure rests on them)
+    survival: float | None  # None = not enough data (at_risk < minimum) or the curve does not reach t
+    lower: float | None
+    upper: float | None
+    verdict: Verdict
+
+    @property
+    def enough(self) -> bool:
+        return self.survival is not None
+
+
+def estimate_at(
+    curve: KMCurve, months: int, *, min_at_risk: int, confidence: float = 0.95, baseline: float = 0.46
+) -> Estimate:
+    days = horizon_days(months)
+    at_risk = curve.at_risk_at(days)
+    s = curve.survival_at(days)
+    if s is None or at_risk < min_at_risk:
+        return Estimate(months, days, at_risk, None, None, None, Verdict.NOT_ENOUGH)
+    step = curve.step_at(days)
+    lower, upper = log_log_interval(s, step.greenwood if step is not None else 0.0, confidence)
+    if lower > baseline:
+        verdict = Verdict.BETTER
+    elif upper < baseline:
+        verdict = Verdict.LOWER
+    else:
+        verdict = Verdict.UNCERTAIN
+    return Estimate(months, days, at_risk, s, lower, upper, verdict)
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """How figures are judged (from ``settings.reports`` and ``settings.program``)."""
+
+    min_at_risk: int = 20
+    confidence: float = 0.95
+    baseline: float = 0.46
+    significance: float = 0.05
+    horizons: tuple[int, ...] = HORIZONS_MONTHS
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Rules:
+        r = settings.reports
+        return cls(r.min_at_risk, r.confidence, settings.program.group_baseline_survival, r.significance)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,9 +297,10 @@ class GroupSurvival:
     label: str  # a name (kabupaten, kecamatan, TKSK) or the key when the label needs translating
     n: int
     curve: KMCurve
-    running_at: dict[int, float | None]  # months → Kaplan–Meier share still running
-    reached: dict[int, int]  # months → recipients observed at least that long
+    estimates: dict[int, Estimate]  # months → the figure (or "not enough data") at that horizon
     status_counts: dict[str, int] = field(default_factory=dict)  # current status → recipients
+    unknown_reasons: dict[str, int] = field(default_factory=dict)  # UnknownReason → recipients (sum = unknown)
+    observations: tuple[Observation, ...] = ()  # kept for the log-rank test between groups
 
     @property
     def unknown(self) -> int:
@@ -197,42 +310,76 @@ class GroupSurvival:
     def unknown_share(self) -> float:
         return self.unknown / self.n if self.n else 0.0
 
+    @property
+    def enough(self) -> bool:
+        """At least one horizon has a figure."""
+        return any(e.enough for e in self.estimates.values())
+
+    def headline(self) -> Estimate | None:
+        """The longest horizon with a figure (None when none has one)."""
+        found = [e for e in self.estimates.values() if e.enough]
+        return max(found, key=lambda e: e.months) if found else None
+
 
 def group_survival(
-    key: str, label: str, observations: Collection[Observation], horizons: Iterable[int] = HORIZONS_MONTHS
+    key: str,
+    label: str,
+    observations: Collection[Observation],
+    rules: Rules | None = None,
+    unknown_reasons: Mapping[str, int] | None = None,
 ) -> GroupSurvival:
+    rules = rules or Rules()
     curve = kaplan_meier(observations)
     counts = dict.fromkeys(STATUSES, 0)
     for obs in observations:
         counts[obs.status] = counts.get(obs.status, 0) + 1
-    running_at = {m: curve.survival_at(horizon_days(m)) for m in horizons}
-    reached = {m: curve.at_risk_at(horizon_days(m)) for m in horizons}
-    return GroupSurvival(key, label, len(observations), curve, running_at, reached, counts)
+    estimates = {
+        m: estimate_at(
+            curve, m, min_at_risk=rules.min_at_risk, confidence=rules.confidence, baseline=rules.baseline
+        )
+        for m in rules.horizons
+    }
+    return GroupSurvival(
+        key, label, len(observations), curve, estimates, counts, dict(unknown_reasons or {}), tuple(observations)
+    )
+
+
+def sort_by_survival(groups: Sequence[GroupSurvival], months: int | None) -> list[GroupSurvival]:
+    """Groups with a figure at ``months`` first, highest survival first; then the rest (below the minimum
+    there) largest first. Ties by label."""
+
+    def order(g: GroupSurvival) -> tuple[int, float, int, str]:
+        e = g.estimates.get(months) if months is not None else None
+        if e is not None and e.survival is not None:
+            return (0, -e.survival, -g.n, g.label)
+        return (1, 0.0, -g.n, g.label)
+
+    return sorted(groups, key=order)
 
 
 def survival_by(
     pairs: Iterable[tuple[Subject, Observation]],
     key: Callable[[Subject], str],
     labels: Mapping[str, str] | None = None,
+    rules: Rules | None = None,
+    reason_of: Callable[[Subject], str | None] | None = None,
+    sort_months: int | None = None,
 ) -> list[GroupSurvival]:
-    """One :class:`GroupSurvival` per value of ``key``, largest group first (ties by label)."""
+    """One :class:`GroupSurvival` per value of ``key``, sorted by :func:`sort_by_survival` at
+    ``sort_months`` (default: the longest horizon)."""
+    rules = rules or Rules()
     groups: dict[str, list[Observation]] = defaultdict(list)
+    reasons: dict[str, Counter[str]] = defaultdict(Counter)
     for subject, obs in pairs:
-        groups[key(subject)].append(obs)
+        k = key(subject)
+        groups[k].append(obs)
+        if reason_of is not None:
+            why = reason_of(subject)
+            if why is not None:
+                reasons[k][why] += 1
     labels = labels or {}
-    result = [group_survival(k, labels.get(k, k), obs) for k, obs in groups.items()]
-    result.sort(key=lambda g: (-g.n, g.label))
-    return result
-
-
-BREAKDOWNS: dict[str, Callable[[Subject], str]] = {
-    "business_type": lambda s: s.business_type,
-    "kabupaten": lambda s: str(s.kabupaten_id),
-    "kecamatan": lambda s: str(s.kecamatan_id),
-    "sex": lambda s: s.sex,
-    "pkh": lambda s: "pkh" if s.pkh else "non_pkh",
-    "tksk": lambda s: str(s.tksk_id) if s.tksk_id is not None else "none",
-}
+    result = [group_survival(k, labels.get(k, k), obs, rules, reasons.get(k)) for k, obs in groups.items()]
+    return sort_by_survival(result, sort_months if sort_months is not None else max(rules.horizons))
 
 
 async def load_subjects(
@@ -242,9 +389,13 @@ async def load_subjects(
     kecamatan_ids: Collection[int] | None = None,
     kabupaten_of: Mapping[int, int] | None = None,
     tksk_of: Mapping[int, int] | None = None,
+    extra_columns: Mapping[str, Any] | None = None,
 ) -> list[Subject]:
     """Every recipient with aid delivered by ``today``, with their history condensed by aggregate SQL:
-    one query over recipients, one GROUP BY over the status history, one over the check-ins."""
+    one query over recipients, one GROUP BY over the status history, one over the check-ins.
+    ``extra_columns`` (name → SQL expression over ``recipients``, e.g. a correlated scalar subquery) are
+    selected with the recipients and land in :attr:`Subject.extra` (what a pluggable breakdown groups by)."""
+    extra_columns = dict(extra_columns or {})
     rec_filter = [Recipient.aid_date.is_not(None), Recipient.aid_date <= today]
     if kecamatan_ids is not None:
         rec_filter.append(Recipient.kecamatan_id.in_(list(kecamatan_ids)))
@@ -259,6 +410,7 @@ async def load_subjects(
                 Recipient.sex,
                 Recipient.pkh,
                 Recipient.kecamatan_id,
+                *(col.label(f"extra_{i}") for i, col in enumerate(extra_columns.values())),
             ).where(*rec_filter)
         )
     ).all()
@@ -325,8 +477,9 @@ async def load_subjects(
             kecamatan_id=kec,
             kabupaten_id=kabupaten_of.get(kec, 0),
             tksk_id=tksk_of.get(kec),
+            extra=dict(zip(extra_columns, rest, strict=True)) if extra_columns else {},
         )
-        for rid, aid_date, status, since, btype, sex, pkh, kec in recipients
+        for rid, aid_date, status, since, btype, sex, pkh, kec, *rest in recipients
     ]
 
 
@@ -340,18 +493,24 @@ def _utc(value: datetime | str) -> datetime:
 
 
 __all__ = [
-    "BREAKDOWNS",
     "HORIZONS_MONTHS",
     "MONTH_DAYS",
+    "Estimate",
     "GroupSurvival",
     "KMCurve",
     "KMStep",
     "Observation",
+    "Rules",
     "Subject",
+    "Verdict",
+    "estimate_at",
     "group_survival",
     "horizon_days",
     "kaplan_meier",
     "load_subjects",
+    "log_log_interval",
     "observe",
+    "sort_by_survival",
     "survival_by",
+    "z_value",
 ]

@@ -71,7 +71,7 @@ def test_report_and_exports(settings, tmp_path: Path) -> None:  # type: ignore[n
 
     res = runner.invoke(app, ["--config", CONFIG, "report", "--lang", "en", "--out", str(tmp_path / "r2")])
     assert res.exit_code == 0, res.output
-    assert "UEP report" in res.output and "Old group model: 46.0% still running" in res.output
+    assert "UEP report" in res.output and "the old group model kept 46% running" in res.output
 
     out = tmp_path / "rec.csv"
     res = runner.invoke(

@@ -11,6 +11,7 @@ from services.reports import ReportScope, build_report
 from services.reports.survival import (
     HORIZONS_MONTHS,
     Observation,
+    Rules,
     Subject,
     group_survival,
     horizon_days,
@@ -21,6 +22,7 @@ from tests.conftest import T0
 from tests.reports.conftest import WITA, add_checkin, add_history, add_recipient, wita
 
 TODAY = T0.astimezone(WITA).date()  # 2026-03-02
+SMALL = Rules(min_at_risk=1)  # the hand example is tiny: check the arithmetic with the minimum at one
 AID = date(2025, 1, 1)  # 425 days before TODAY
 
 
@@ -92,10 +94,10 @@ def test_kaplan_meier_matches_the_hand_calculation() -> None:
         (300, 3, 1, 1),
         (400, 1, 0, 1),
     ]
-    g = group_survival("all", "all", OBS)
+    g = group_survival("all", "all", OBS, SMALL)
     for m, value in EXPECTED.items():
-        assert g.running_at[m] == pytest.approx(value)
-    assert g.reached == EXPECTED_REACHED
+        assert g.estimates[m].survival == pytest.approx(value)
+    assert {m: e.at_risk for m, e in g.estimates.items()} == EXPECTED_REACHED
     assert g.status_counts == {"unknown": 2, "running": 3, "paused": 1, "stopped": 3, "changed": 1}
     assert g.unknown == 2 and g.unknown_share == pytest.approx(0.2)
     assert curve.survival_at(401) is None  # beyond the last (censored) observation
@@ -174,23 +176,28 @@ async def _hand_example(session, cipher, region) -> dict[int, int]:  # type: ign
 
 async def test_report_from_the_database_matches_the_hand_calculation(ctx, session, cipher, region) -> None:  # type: ignore[no-untyped-def]
     await _hand_example(session, cipher, region)
-    report = await build_report(session, settings=ctx.settings, clock=ctx.clock)
+    report = await build_report(session, settings=_small(ctx.settings), clock=ctx.clock)
     o = report.overall
     assert o.n == 10
     assert report.recipients == 12 and report.awaiting_aid == 2
     for m, value in EXPECTED.items():
-        assert o.running_at[m] == pytest.approx(value)
-    assert o.reached == EXPECTED_REACHED
+        assert o.estimates[m].survival == pytest.approx(value)
+    assert {m: e.at_risk for m, e in o.estimates.items()} == EXPECTED_REACHED
     assert o.status_counts == {"unknown": 2, "running": 3, "paused": 1, "stopped": 3, "changed": 1}
     assert report.baseline == 0.46
+
+
+def _small(settings):  # type: ignore[no-untyped-def]
+    """The settings with the minimum at one recipient observed, for the ten-person hand example."""
+    return settings.model_copy(update={"reports": settings.reports.model_copy(update={"min_at_risk": 1})})
 
 
 def _check(group, expected: dict[int, float | None]) -> None:  # type: ignore[no-untyped-def]
     for m, value in expected.items():
         if value is None:
-            assert group.running_at[m] is None
+            assert group.estimates[m].survival is None
         else:
-            assert group.running_at[m] == pytest.approx(value), (group.key, m)
+            assert group.estimates[m].survival == pytest.approx(value), (group.key, m)
 
 
 async def test_every_breakdown(ctx, session, cipher, region) -> None:  # type: ignore[no-untyped-def]
@@ -198,9 +205,13 @@ async def test_every_breakdown(ctx, session, cipher, region) -> None:  # type: i
     R = region
 
     async def groups(by: str) -> dict[str, object]:
-        rep = await build_report(session, settings=ctx.settings, clock=ctx.clock, breakdown=by)
+        rep = await build_report(session, settings=_small(ctx.settings), clock=ctx.clock, breakdown=by)
         assert sum(g.n for g in rep.groups) == 10
-        assert [g.n for g in rep.groups] == sorted((g.n for g in rep.groups), reverse=True)
+        # Sorted by survival at the report's horizon (12 months here), groups without a figure last.
+        with_figure = [g.estimates[rep.sort_months].survival for g in rep.groups]
+        known = [v for v in with_figure if v is not None]
+        assert known == sorted(known, reverse=True)
+        assert with_figure[: len(known)] == known
         return {g.key: g for g in rep.groups}
 
     by_sex = await groups("sex")
@@ -210,14 +221,19 @@ async def test_every_breakdown(ctx, session, cipher, region) -> None:  # type: i
 
     # The same figures as the pure functions give for the hand observations of each group.
     def expect(members: list[int]) -> dict[int, float | None]:
-        return group_survival("x", "x", [OBS[i - 1] for i in members]).running_at
+        g = group_survival("x", "x", [OBS[i - 1] for i in members], SMALL)
+        return {m: e.survival for m, e in g.estimates.items()}
 
     by_type = await groups("business_type")
     assert {k: g.n for k, g in by_type.items()} == {"makanan": 3, "kue": 3, "gorengan": 2, "bengkel_motor": 2}
     _check(by_type["makanan"], expect([1, 2, 10]))
     _check(by_type["kue"], expect([3, 4, 5]))
     # makanan: #1 d50 e, #2 d100 e, #10 d300 e → 2/3, 1/3, 0 → 12 months: 0 (the curve reached zero).
-    assert by_type["makanan"].running_at == {3: pytest.approx(2 / 3), 6: pytest.approx(1 / 3), 12: 0.0}
+    assert {m: e.survival for m, e in by_type["makanan"].estimates.items()} == {
+        3: pytest.approx(2 / 3),
+        6: pytest.approx(1 / 3),
+        12: None,  # the curve reached zero, but nobody is observed at 12 months: no figure
+    }
 
     by_pkh = await groups("pkh")
     assert {k: g.n for k, g in by_pkh.items()} == {"pkh": 5, "non_pkh": 5}
@@ -268,4 +284,4 @@ async def test_unknown_breakdown_is_refused(ctx, session) -> None:  # type: igno
 async def test_empty_database(ctx, session) -> None:  # type: ignore[no-untyped-def]
     rep = await build_report(session, settings=ctx.settings, clock=ctx.clock, breakdown="kabupaten")
     assert rep.overall.n == 0 and rep.groups == []
-    assert all(v is None for v in rep.overall.running_at.values())
+    assert all(e.survival is None and e.at_risk == 0 for e in rep.overall.estimates.values())

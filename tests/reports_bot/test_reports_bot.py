@@ -126,7 +126,7 @@ async def test_staff_report_summary_chart_and_every_breakdown(sandbox: SandboxRu
     png = await _download(sandbox, chart)
     image = Image.open(io.BytesIO(png))
     image.load()
-    assert image.size == (1080, 1080)
+    assert image.size == (1024, 1280)
     assert len(chart.caption or "") <= 1024
     assert chart.buttons == ["Menurut jenis usaha", "Menurut kabupaten/kota", "Menurut kecamatan",
                              "Menurut jenis kelamin", "Menurut kepesertaan PKH", "Menurut TKSK"]
