@@ -160,7 +160,7 @@ def build_figure(
         name = group_label(report, group, gettext, locale)
         cut = _reliable_until(group.curve, rules.min_at_risk)
         label = f"{name} (n={number(group.n, locale)})"
-        if cut < 0:
+        if cut <= 0:  # nobody beyond the aid day with enough people observed
             label += " – " + _("not enough data")
         _draw(ax, group.curve, colour, width_, label, rules.confidence, cut, 0.2 if group is report.overall else 0.12)
 
