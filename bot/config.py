@@ -306,6 +306,7 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+    reports: ReportsSettings = Field(default_factory=ReportsSettings)
 
     @model_validator(mode="after")
     def _pool_fits_concurrency(self) -> Settings:
@@ -324,7 +325,6 @@ class Settings(BaseSettings):
     def pool_size(self) -> int:
         """Connections kept open by this process's database pool."""
         return self.database.pool_size or self.telegram.concurrent_updates + 4
-    reports: ReportsSettings = Field(default_factory=ReportsSettings)
 
     # The TOML file to read; set by load_settings before validation.
     _toml_path: Path | None = None
