@@ -46,6 +46,9 @@ def commands_for(role: Role) -> list[BotCommand]:
         ],
     }
     by_role[Role.PSM] = by_role[Role.TKSK][:1]
+    desk = BotCommand(command="web", description=_("Sign in to the web desk"))
+    for role_with_desk in (Role.CASEWORKER, Role.TKSK, Role.PSM):
+        by_role[role_with_desk] = [*by_role[role_with_desk], desk]
     by_role[Role.ADMIN] = [
         *by_role[Role.CASEWORKER],
         BotCommand(command="undang", description=_("Invite staff or field workers")),

@@ -281,6 +281,33 @@ class SandboxSettings(_Section):
     port: int = Field(8080, ge=0, le=65535)
 
 
+class WebSettings(_Section):
+    # `uep run` and `uep sandbox` also serve the desk when enabled; `uep web` serves it alone.
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(8081, ge=0, le=65535)
+    # The address staff open (https://desk.example.go.id); links from /web use it. Empty: http://host:port.
+    public_url: str = ""
+    session_hours: float = Field(12, gt=0, le=24 * 30)
+    login_link_minutes: float = Field(10, gt=0, le=60)
+    # Sign-in attempts per client address per minute, before "try again later".
+    sign_in_attempts_per_minute: int = Field(10, ge=1)
+    page_size: int = Field(25, ge=5, le=200)
+    # Map tiles (e.g. an OpenStreetMap tile server); empty draws points on a plain background.
+    map_tile_url: str = ""
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, v: str) -> str:
+        if v and not re.match(r"^https?://[^/\s]+", v):
+            raise ValueError("must be an http:// or https:// URL")
+        return v.rstrip("/")
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+
 class Settings(BaseSettings):
     """All settings of the application. Build it with :func:`load_settings`."""
 
@@ -307,6 +334,7 @@ class Settings(BaseSettings):
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     reports: ReportsSettings = Field(default_factory=ReportsSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @model_validator(mode="after")
     def _pool_fits_concurrency(self) -> Settings:

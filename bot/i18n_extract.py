@@ -10,7 +10,9 @@ from babel.messages.extract import extract_from_dir
 from bot.i18n import LOCALES_DIR, load_catalog
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCE_DIRS = ("bot", "handlers", "conversations", "services", "scheduler")
+SOURCE_DIRS = ("bot", "handlers", "conversations", "services", "scheduler", "web")
+# Python everywhere; Jinja2 templates of the web desk (``{{ _("…") }}``) too.
+METHOD_MAP = [("**.py", "python"), ("**/templates/**.html", "jinja2.ext:babel_extract")]
 KEYWORDS = {"_": None, "__": None, "N_": None, "gettext": None, "lazy_gettext": None,
             "ngettext": (1, 2), "lazy_ngettext": (1, 2)}
 
@@ -23,7 +25,7 @@ def extract_msgids() -> dict[str, str]:
         if not path.exists():
             continue
         for filename, lineno, message, _comments, _context in extract_from_dir(
-            str(path), method_map=[("**.py", "python")], keywords=KEYWORDS
+            str(path), method_map=METHOD_MAP, keywords=KEYWORDS
         ):
             ids = message if isinstance(message, tuple) else (message,)
             for msgid in ids:

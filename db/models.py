@@ -563,6 +563,35 @@ class Handover(Base):
     photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id"))
     total_value: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime]
+class WebLoginLink(Base):
+    """A one-time sign-in link for the staff web desk, sent by the bot (``/web``). Only the SHA-256 of the
+    token is stored; the link is bound to the account that asked for it, expires quickly and works once."""
+
+    __tablename__ = "web_login_links"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("telegram_accounts.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class WebSession(Base):
+    """A signed-in browser of the web desk. The cookie holds a random token; only its SHA-256 is stored."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    account_id: Mapped[int] = mapped_column(ForeignKey("telegram_accounts.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+    via: Mapped[str] = mapped_column(String(20), default="link")  # "link" (from /web) or "telegram" (widget)
 
 
 __all__ = [
@@ -593,6 +622,8 @@ __all__ = [
     "Reminder",
     "Staff",
     "TelegramAccount",
+    "WebLoginLink",
+    "WebSession",
     "BroadcastStatus",
     "BusinessStatus",
     "CaseState",

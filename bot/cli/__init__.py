@@ -9,6 +9,7 @@ from bot.cli import reports as _reports  # noqa: F401
 from bot.cli import run as _run  # noqa: F401
 from bot.cli import sandbox as _sandbox  # noqa: F401
 from bot.cli import staff as _staff  # noqa: F401
+from bot.cli import web as _web  # noqa: F401
 from bot.cli import workers as _workers  # noqa: F401
 from bot.cli.app import app
 

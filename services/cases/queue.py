@@ -98,21 +98,27 @@ async def list_queue(
         .limit(page_size)
         .offset(page * page_size)
     )
-    ids = list(await session.scalars(ids_query))
-    items: list[QueueItem] = []
-    if ids:
-        rows = await session.execute(
-            select(Case, Kecamatan.name, Kabupaten.name)
-            .join(Kecamatan, Kecamatan.id == Case.kecamatan_id)
-            .join(Kabupaten, Kabupaten.id == Kecamatan.kabupaten_id)
-            .where(Case.id.in_(ids))
-        )
-        by_id = {c.id: (c, kec, kab) for c, kec, kab in rows.unique()}
-        for case_id in ids:
-            c, kec, kab = by_id[case_id]
-            late = (now - c.next_due_at).total_seconds() if c.next_due_at is not None else 0.0
-            items.append(QueueItem(c, kec, kab, late))
+    items = await queue_items(session, list(await session.scalars(ids_query)), now=now)
     return QueuePage(items, total, page, page_size, f)
+
+
+async def queue_items(session: AsyncSession, ids: list[int], *, now: datetime) -> list[QueueItem]:
+    """The cases of ``ids`` with their kecamatan and kabupaten names, in the order of ``ids``."""
+    if not ids:
+        return []
+    rows = await session.execute(
+        select(Case, Kecamatan.name, Kabupaten.name)
+        .join(Kecamatan, Kecamatan.id == Case.kecamatan_id)
+        .join(Kabupaten, Kabupaten.id == Kecamatan.kabupaten_id)
+        .where(Case.id.in_(ids))
+    )
+    by_id = {c.id: (c, kec, kab) for c, kec, kab in rows.unique()}
+    items: list[QueueItem] = []
+    for case_id in ids:
+        c, kec, kab = by_id[case_id]
+        late = (now - c.next_due_at).total_seconds() if c.next_due_at is not None else 0.0
+        items.append(QueueItem(c, kec, kab, late))
+    return items
 
 
 async def kabupaten_with_open_cases(session: AsyncSession) -> list[tuple[int, str, int]]:

@@ -1,0 +1,71 @@
+"""Jinja2 filters of the desk: times in WITA written out ("Kamis, 3 Des 2026 14:05"), and stored codes shown
+as the same translated labels the bot uses."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import jinja2
+from aiogram.utils.i18n import get_i18n, gettext
+from babel.dates import format_date, format_datetime
+
+from bot.config import Settings
+from services.cases.views import ACTION_LABELS, duration
+from services.desk.labels import consent_label, onboarding_label
+from services.i18n_labels import (
+    business_status_label,
+    business_type_label,
+    case_kind_label,
+    case_state_label,
+    urgency_label,
+)
+
+
+def _locale() -> str:
+    return get_i18n().current_locale
+
+
+def install(env: jinja2.Environment, settings: Settings) -> None:
+    tz = settings.program.tz
+
+    def wita(moment: datetime | None) -> str:
+        if moment is None:
+            return "–"
+        return format_datetime(moment.astimezone(tz), "EEEE, d MMM y HH:mm", locale=_locale()) + " WITA"
+
+    def day(value: date | datetime | None) -> str:
+        if value is None:
+            return "–"
+        if isinstance(value, datetime):
+            value = value.astimezone(tz).date()
+        return format_date(value, "EEEE, d MMM y", locale=_locale())
+
+    def action_label(action: str) -> str:
+        label = ACTION_LABELS.get(action)
+        return gettext(label) if label else action
+
+    def rupiah(value: int | None) -> str:
+        return "–" if value is None else "Rp" + f"{value:,}".replace(",", ".")
+
+    def late(seconds: float) -> str:
+        return duration(seconds)
+
+    def business(code: str) -> str:
+        return business_type_label(code, settings, _locale())
+
+    env.filters.update(
+        wita=wita, day=day, kind=case_kind_label, state=case_state_label, urgency=urgency_label,
+        business=business, business_status=business_status_label, action=action_label, rupiah=rupiah,
+        late=late, onboarding=onboarding_label, consent=consent_label,
+    )
+    env.globals["query"] = _query
+
+
+def _query(args: Any, **changes: Any) -> str:
+    """The current query string with some keys changed (for pages and sort links)."""
+    from urllib.parse import urlencode
+
+    merged = {k: v for k, v in dict(args).items() if k not in changes}
+    merged.update({k: v for k, v in changes.items() if v not in (None, "")})
+    return "?" + urlencode(merged)

@@ -1,0 +1,12 @@
+"""All desk routes, one module per area."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+
+def register(app: web.Application) -> None:
+    from web.pages import account, cases, media, people, sign_in
+
+    for module in (sign_in, account, cases, people, media):
+        app.router.add_routes(module.routes)
