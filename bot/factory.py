@@ -14,6 +14,7 @@ from bot.context import AppContext
 from bot.expired_callbacks import IgnoreExpiredCallbackAnswers
 from bot.i18n import AccountI18nMiddleware, CatalogI18n
 from bot.inline_filters import inline_magic_filters
+from bot.layout import FitKeyboardsMiddleware
 from bot.middlewares import DbSessionMiddleware, IdentityMiddleware, ThrottlingMiddleware
 from bot.middlewares.metrics import MessageMetricsMiddleware, UpdateMetricsMiddleware
 from bot.telegram_session import PinnedAiohttpSession
@@ -28,6 +29,7 @@ def create_bot(ctx: AppContext, *, token: str | None = None) -> Bot:
     session = PinnedAiohttpSession(api=api)
     session.middleware(MessageMetricsMiddleware())  # first: it sees what the others let through or raise
     session.middleware(IgnoreExpiredCallbackAnswers())
+    session.middleware(FitKeyboardsMiddleware())  # no inline label cut off on a 360-px phone
     # Every message counts against the pacer's budget; a 429 anywhere pauses all sending.
     session.middleware(PacerRequestMiddleware(ctx.pacer))
     return Bot(

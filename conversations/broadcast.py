@@ -61,7 +61,7 @@ from services.broadcast import deliveries as dl
 from services.broadcast.audience import Audience, AudienceCount, count_audience
 from services.broadcast.progress import FailedListCb, progress_text
 from services.clock import Clock
-from services.i18n_labels import business_status_label, business_type_label
+from services.i18n_labels import ONBOARDING_LABELS, business_status_label, business_type_label
 
 router = Router(name="broadcast")
 # Every message handler here is for these roles: checked once, so other people's messages skip the router at once.
@@ -93,15 +93,6 @@ class BcCb(CallbackData, prefix="bc"):
     v: str = ""
 
 
-ONBOARDING_LABELS = {
-    OnboardingState.NOT_JOINED: N_("Not joined yet"),
-    OnboardingState.CONSENT: N_("Consent pending"),
-    OnboardingState.PHONE: N_("Phone check pending"),
-    OnboardingState.PROFILE: N_("Profile check pending"),
-    OnboardingState.AID_WAITING: N_("Waiting for aid"),
-    OnboardingState.AID_RECEIPT: N_("Aid receipt pending"),
-    OnboardingState.ACTIVE: N_("Active"),
-}
 DIMENSIONS = {
     "kab": N_("Kabupaten"),
     "kec": N_("Kecamatan"),

@@ -56,7 +56,14 @@ from bot.routing import Router
 from db.enums import BusinessStatus, OnboardingState, Role
 from db.models import TelegramAccount
 from handlers.keyboards import recipient_main_menu
-from services.checkins import PAUSE_REASONS, REASON_LABELS, SALES_BRACKETS, CheckinAnswers, submit_checkin
+from services.checkins import (
+    PAUSE_REASONS,
+    REASON_LABELS,
+    SALES_BRACKETS,
+    SALES_LABELS,
+    CheckinAnswers,
+    submit_checkin,
+)
 from services.i18n_labels import business_status_label, business_type_label
 from services.photos import PhotoRef, PhotoTooLarge, best_photo_size, image_document, process_photos
 
@@ -68,11 +75,6 @@ router.callback_query.filter(RoleFilter(Role.RECIPIENT))
 CONTINUE = N_("➡️ Continue without location")
 SEND_LOCATION = N_("📍 Send my location")
 
-SALES_LABELS = {
-    "lt250k": N_("Under Rp250 thousand"), "250k_500k": N_("Rp250–500 thousand"),
-    "500k_1m": N_("Rp500 thousand–1 million"),
-    "1m_2m": N_("Rp1–2 million"), "gt2m": N_("Over Rp2 million"),
-}
 
 
 class Checkin(StatesGroup):
@@ -105,9 +107,16 @@ def _active(account: TelegramAccount | None) -> bool:
     return bool(account and account.recipient and account.recipient.onboarding_state == OnboardingState.ACTIVE)
 
 
-async def _ask_status(message: Message, state: FSMContext) -> None:
+async def _ask_status(message: Message, state: FSMContext, kept: dict[str, Any] | None = None) -> None:
     await state.set_state(Checkin.status)
-    await state.set_data({"photos": []})
+    data: dict[str, Any] = {"photos": []}
+    if kept:  # sent at the main menu and chosen for this report (conversations/kept.py)
+        data["photos"] = list(kept.get("photos") or [])
+        if kept.get("text"):
+            data["note"] = str(kept["text"])[:1000]
+        if kept.get("voice"):
+            data["voice_file_id"] = kept["voice"]
+    await state.set_data(data)
     s = CiCb
     await message.answer(
         _("📋 How is your business now?"),
@@ -120,12 +129,21 @@ async def _ask_status(message: Message, state: FSMContext) -> None:
     )
 
 
-async def begin_checkin(message: Message, state: FSMContext, account: TelegramAccount | None) -> None:
-    """Start a check-in (the entry points are in ``handlers/recipient.py``): any earlier unfinished one is dropped."""
+async def begin_checkin(
+    message: Message, state: FSMContext, account: TelegramAccount | None, kept: dict[str, Any] | None = None
+) -> None:
+    """Start a check-in (the entry points are in ``handlers/recipient.py``): any earlier unfinished one is dropped.
+
+    ``kept``: what the person sent at the main menu (a photo, words, a voice note) and chose to use for this
+    report; a 📋 press while such a message waits takes it too."""
+    from conversations.kept import kept_items
+
     if not _active(account):
         await message.answer(_("Please finish joining the program first: send /start."))
         return
-    await _ask_status(message, state)
+    if kept is None:
+        kept = await kept_items(state)
+    await _ask_status(message, state, kept)
 
 
 async def _edit_done(query: CallbackQuery, text: str) -> None:
@@ -216,7 +234,19 @@ async def chose_sales(query: CallbackQuery, callback_data: CiCb, state: FSMConte
     await _edit_done(query, _("Sales last week: {label}").format(label=_(SALES_LABELS[callback_data.value])))
     await state.set_state(Checkin.photos)
     assert isinstance(query.message, Message)
-    await query.message.answer(
+    await _ask_photos(query.message, state, settings)
+
+
+async def _ask_photos(message: Message, state: FSMContext, settings: Settings) -> None:
+    photos = (await state.get_data()).get("photos") or []
+    if photos:  # kept from the main menu: already there, so the step only offers more, location or continue
+        await message.answer(
+            _("📷 I have {n} photo(s) for this report. You can send more, then share your location (optional) "
+              "or continue.").format(n=len(photos)),
+            reply_markup=_photo_keyboard(),
+        )
+        return
+    await message.answer(
         _("📷 Send 1 to {max} photos of your business at work (for example your stall with goods, or a customer).")
         .format(max=settings.checkin.max_photos)
     )
@@ -295,14 +325,18 @@ async def photos_unexpected(message: Message) -> None:
 
 
 @router.callback_query(Checkin.reason, CiCb.filter(F.step == "rs"))
-async def chose_reason(query: CallbackQuery, callback_data: CiCb, state: FSMContext) -> None:
+async def chose_reason(query: CallbackQuery, callback_data: CiCb, state: FSMContext, settings: Settings) -> None:
     if callback_data.value not in PAUSE_REASONS:
         await query.answer(_("This button is no longer active. Please use the latest message."), show_alert=True)
         return
     await state.update_data(reason=callback_data.value)
     await _edit_done(query, _("Reason: {label}").format(label=_(REASON_LABELS[callback_data.value])))
-    await state.set_state(Checkin.note)
     assert isinstance(query.message, Message)
+    data = await state.get_data()
+    if data.get("note") or data.get("voice_file_id"):  # told at the main menu already (conversations/kept.py)
+        await _show_summary(query.message, state, settings)
+        return
+    await state.set_state(Checkin.note)
     await query.message.answer(
         _("🎤 Tell us a little more with a voice note or a short text. Or press Skip."),
         reply_markup=_kb([[(_("Skip"), CiCb(step="note", value="skip"))]]),

@@ -2,8 +2,10 @@
 
 ```mermaid
 stateDiagram-v2
-    [*] --> kind: 🆘 menu button, /kendala, or from a check-in (begin_obstacle_report)
-    kind --> description: kind button (8 kinds)
+    [*] --> kind: 🆘 menu button, /kendala, from a check-in, or a kept message (begin_obstacle_report)
+    kind --> kind: voice note, words or photo before the kind (kept as the description)
+    kind --> description: kind button (8 kinds), nothing told yet
+    kind --> details: kind button, the description already there
     description --> description: photo without words (kept; still asks for voice or text)
     description --> details: voice note, or text (or a photo with a caption)
     details --> details: photos (up to cases.max_photos), more words, one voice note if none yet
@@ -18,7 +20,9 @@ file_ids and the check-in it came from. Nothing is written to the case tables be
 cancelled or abandoned report leaves nothing half-written. A second report of a kind that already has an open
 case is added to that case (``open_case``'s duplicate rule) and the recipient is told so.
 
-Taps to report by voice: 🆘 (1), kind (2), record and send the voice note (3), urgency (4) = 4.
+Taps to report by voice: 🆘 (1), kind (2), record and send the voice note (3), urgency (4) = 4. Straight from
+the main menu (``conversations/kept.py``): the voice note, "report it as a problem", kind, urgency = 3 after
+the voice note.
 """
 
 from __future__ import annotations
@@ -37,11 +41,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.filters import ButtonText, RoleFilter
+from bot.layout import pairs_when_short
 from bot.messenger import Messenger
 from bot.routing import Router
 from db.enums import CaseKind, OnboardingState, Role, Urgency
 from db.models import TelegramAccount
-from handlers.keyboards import MENU_HELP, MENU_REPORT, recipient_main_menu
+from handlers.keyboards import MENU_HELP, MENU_REPORT, recipient_menu
 from services.cases.alerts import alert_added_report, alert_new_case
 from services.cases.opening import open_case, tksk_account_of
 from services.cases.photos import PhotoRef, attach_photos
@@ -76,13 +81,19 @@ class ObCb(CallbackData, prefix="ob"):
     value: str
 
 
-def kind_keyboard() -> InlineKeyboardMarkup:
+def kind_keyboard(aid_first: bool = False) -> InlineKeyboardMarkup:
+    """The kinds, two per row only when both labels are short. ``aid_first``: the aid has not been handed
+    over yet, so "aid not arrived or not as promised" is the likely one and comes first."""
+    kinds = list(REPORTABLE_KINDS)
+    if aid_first:
+        kinds.remove(CaseKind.AID_PROBLEM)
+        kinds.insert(0, CaseKind.AID_PROBLEM)
     buttons = [
         InlineKeyboardButton(text=f"{KIND_ICONS[k]} {case_kind_label(k.value)}",
                              callback_data=ObCb(step="kind", value=k.value).pack())
-        for k in REPORTABLE_KINDS
+        for k in kinds
     ]
-    return InlineKeyboardMarkup(inline_keyboard=[buttons[i : i + 2] for i in range(0, len(buttons), 2)])
+    return InlineKeyboardMarkup(inline_keyboard=pairs_when_short(buttons))
 
 
 def urgency_keyboard(kind: str, settings: Settings) -> InlineKeyboardMarkup:
@@ -112,41 +123,82 @@ def _can_report(account: TelegramAccount | None) -> bool:
 
 
 async def begin_obstacle_report(
-    message: Message, state: FSMContext, *, source_checkin_id: int | None = None, **data: Any
+    message: Message, state: FSMContext, *, source_checkin_id: int | None = None,
+    kept: dict[str, Any] | None = None, **data: Any,
 ) -> None:
     """Start a problem report: sets the first state and asks the first question.
 
-    Called from the 🆘 button, /kendala and the check-in flow (``source_checkin_id``: the check-in it came from);
-    ``data`` is what the caller's handler received (``account``, ``session``, ``settings`` …).
+    Called from the 🆘 button, /kendala, the check-in flow (``source_checkin_id``: the check-in it came from)
+    and the kept-message question (``kept``: what the person already sent at the menu, which then is the
+    description; a 🆘 press while such a message waits takes it too). ``data`` is what the caller's handler
+    received (``account``, ``session``, ``settings`` …).
     """
+    from conversations.kept import kept_items
+
     account: TelegramAccount | None = data.get("account")
     if not _can_report(account):
         await state.clear()
         await message.answer(_("Please finish joining the program first: send /start."))
         return
+    if kept is None:
+        kept = await kept_items(state)
+    kept = kept or {}
+    # An image sent as a file goes into a check-in (it is downloaded and stored), but Telegram cannot pass it on
+    # to the TKSK as a photo, which the case alert does: the report takes the photos.
+    kept_photos = [p for p in kept.get("photos") or [] if not p.get("as_file")]
     await state.set_state(ObstacleReport.kind)
-    await state.set_data({"source_checkin_id": source_checkin_id, "photos": [], "voice": None, "text": ""})
-    await message.answer(
-        _("🆘 What is the problem? Choose one:") + "\n" + _("(Send /batal to stop.)"), reply_markup=kind_keyboard()
-    )
+    await state.set_data({
+        "source_checkin_id": source_checkin_id, "photos": kept_photos[:_max_photos(data)],
+        "voice": kept.get("voice"), "video_note": kept.get("video_note"), "text": kept.get("text") or "",
+        "aid_waiting": bool(account and account.recipient
+                            and account.recipient.onboarding_state == OnboardingState.AID_WAITING),
+    })
+    await ask_kind(message, state)
+
+
+def _max_photos(data: dict[str, Any]) -> int:
+    settings = data.get("settings")
+    return settings.cases.max_photos if isinstance(settings, Settings) else 5
+
+
+def _has_description(data: dict[str, Any]) -> bool:
+    return bool(data.get("text") or data.get("voice") or data.get("video_note") or data.get("photos"))
+
+
+async def ask_kind(message: Message, state: FSMContext) -> None:
+    data = await state.get_data()
+    if _has_description(data):
+        question = _("🆘 I have it. What kind of problem is it? Choose one:")
+    else:
+        question = _("🆘 What is the problem? Choose one:")
+    await message.answer(question + "\n" + _("(Send /batal to stop.)"),
+                         reply_markup=kind_keyboard(bool(data.get("aid_waiting"))))
 
 
 @router.callback_query(ObstacleReport.kind, ObCb.filter(F.step == "kind"))
-async def chose_kind(query: CallbackQuery, callback_data: ObCb, state: FSMContext) -> None:
+async def chose_kind(query: CallbackQuery, callback_data: ObCb, state: FSMContext, settings: Settings) -> None:
     if callback_data.value not in {k.value for k in REPORTABLE_KINDS}:
         await query.answer(_("This button is no longer active. Please use the latest message."), show_alert=True)
         return
     await state.update_data(kind=callback_data.value)
-    await state.set_state(ObstacleReport.description)
+    data = await state.get_data()
+    # What the person already told (kept from the menu, or sent before choosing the kind) is the description:
+    # only the urgency is still missing.
+    described = _has_description(data)
+    await state.set_state(ObstacleReport.details if described else ObstacleReport.description)
     await query.answer()
     if isinstance(query.message, Message):
         kind = CaseKind(callback_data.value)
         await query.message.edit_text(
             _("🆘 Problem: {kind}").format(kind=f"{KIND_ICONS[kind]} {html.escape(case_kind_label(kind.value))}")
         )
-        await query.message.answer(
-            _("Tell us what happened: 🎤 hold the microphone button and speak, or write a few words.")
-        )
+        if described:
+            await query.message.answer(_details_prompt(data, settings),
+                                       reply_markup=urgency_keyboard(data["kind"], settings))
+        else:
+            await query.message.answer(
+                _("Tell us what happened: 🎤 hold the microphone button and speak, or write a few words.")
+            )
 
 
 def _photo_ref(message: Message) -> dict[str, Any]:
@@ -171,6 +223,29 @@ async def _add_photo(message: Message, state: FSMContext, settings: Settings) ->
 @router.message(StateFilter(ObstacleReport), ButtonText(MENU_REPORT, MENU_HELP))
 async def menu_inside_report(message: Message) -> None:
     await message.answer(_("You are in the middle of a problem report. Finish it, or send /batal to stop."))
+
+
+@router.message(ObstacleReport.kind, F.voice | F.photo | (F.text & ~F.text.startswith("/")))
+async def described_before_kind(message: Message, state: FSMContext, settings: Settings) -> None:
+    """A voice note, words or a photo before the kind is chosen are the description, not a wrong answer."""
+    data = await state.get_data()
+    if message.photo:
+        _kept, first = await _add_photo(message, state, settings)
+        if message.caption:
+            words = str(data.get("text") or "") + "\n" + message.caption.strip()
+            await state.update_data(text=words.strip()[:MAX_TEXT])
+        if not first:
+            return  # one answer per album
+    elif message.voice:
+        if not data.get("voice"):
+            await state.update_data(voice=message.voice.file_id)
+    else:
+        text = (message.text or "").strip()
+        if len(text) < 3:
+            await kind_expected(message, state)
+            return
+        await state.update_data(text=(str(data.get("text") or "") + "\n" + text).strip()[:MAX_TEXT])
+    await ask_kind(message, state)
 
 
 @router.message(ObstacleReport.description, F.voice | F.text | F.photo)
@@ -295,7 +370,7 @@ async def submit(
     follow = _("You can follow it with 📂 Status of my reports.")
     target = query.message if isinstance(query.message, Message) else None
     if target is not None:
-        await target.answer(f"{reply}\n{nxt}\n{follow}", reply_markup=recipient_main_menu())
+        await target.answer(f"{reply}\n{nxt}\n{follow}", reply_markup=recipient_menu(account))
 
 
 @router.callback_query(ObCb.filter())
@@ -304,9 +379,10 @@ async def stale_obstacle_button(query: CallbackQuery) -> None:
 
 
 @router.message(StateFilter(ObstacleReport.kind))
-async def kind_expected(message: Message) -> None:
-    await message.answer(_("Please choose the kind of problem with the buttons above, or send /batal."),
-                         reply_markup=kind_keyboard())
+async def kind_expected(message: Message, state: FSMContext) -> None:
+    data = await state.get_data()
+    await message.answer(_("Please choose the kind of problem with the buttons below, or send /batal."),
+                         reply_markup=kind_keyboard(bool(data.get("aid_waiting"))))
 
 
 @router.message(StateFilter(ObstacleReport.description))

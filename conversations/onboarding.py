@@ -60,7 +60,7 @@ from bot.messenger import Messenger
 from bot.routing import Router
 from db.enums import ConsentDecision, InvitationKind, OnboardingState, Role
 from db.models import AidPackage, ConsentRecord, Recipient, TelegramAccount
-from handlers.keyboards import recipient_main_menu
+from handlers.keyboards import recipient_main_menu, recipient_waiting_menu
 from services.cases.alerts import alert_new_case
 from services.clock import Clock
 from services.crypto import NikCipher
@@ -221,7 +221,8 @@ async def ask_photo(target: Message) -> None:
 
 def aid_waiting_text() -> str:
     return _("⏳ According to our list your aid has not been handed over yet. "
-             "I will send you a message as soon as it has. There is nothing else to do for now.")
+             "I will send you a message as soon as it has. There is nothing else to do for now.") + "\n" + _(
+        "Aid not arrived or not as promised? Press 🆘 I have a problem.")
 
 
 async def show_aid_step(
@@ -250,7 +251,7 @@ async def prompt_current_step(
     elif step == OnboardingState.PROFILE:
         await ask_profile(target, recipient, settings, locale)
     elif step == OnboardingState.AID_WAITING:
-        await target.answer(aid_waiting_text(), reply_markup=ReplyKeyboardRemove())
+        await target.answer(aid_waiting_text(), reply_markup=recipient_waiting_menu())
     elif step == OnboardingState.AID_RECEIPT:
         await show_aid_step(target, session, recipient, settings)
 
@@ -686,7 +687,7 @@ async def _after_profile(
     recipient.updated_at = clock.now()
     if recipient.aid_date is None:
         recipient.onboarding_state = OnboardingState.AID_WAITING
-        await target.answer(aid_waiting_text())
+        await target.answer(aid_waiting_text(), reply_markup=recipient_waiting_menu())
         return
     recipient.onboarding_state = OnboardingState.AID_RECEIPT
     await show_aid_step(target, session, recipient, settings)
@@ -699,9 +700,8 @@ async def profile_needs_button(message: Message, account: TelegramAccount, setti
 
 
 # --------------------------------------------------------------------------------------------------- aid
-@router.message(RecipientStep(OnboardingState.AID_WAITING), StateFilter(None), ~F.text.startswith("/"))
-async def aid_still_waiting(message: Message) -> None:
-    await message.answer(aid_waiting_text())
+# While the aid is on its way, whatever the recipient sends is kept and offered as a problem report
+# (conversations/kept.py); the pre-aid menu has 🆘 and 📂.
 
 
 @router.callback_query(OnbCb.filter(F.action.in_({"aidall", "aidsome", "item"})),

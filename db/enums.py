@@ -109,6 +109,8 @@ class CaseKind(StrEnum):
     PERMIT_PLACE = "permit_place"
     DISASTER = "disaster"
     OTHER = "other"
+    # Reported by a recipient on the roster whose aid has not arrived, or not as promised (goes to the TKSK).
+    AID_PROBLEM = "aid_problem"
     # Opened by the system rather than reported as an obstacle:
     AID_INCOMPLETE = "aid_incomplete"
     BUSINESS_STOPPED = "business_stopped"

@@ -20,7 +20,7 @@ def _detached(router: Router) -> Router:
 
 def build_root_router() -> Router:
     # Imported here, not at module level: the feature modules import ``handlers.*`` helpers themselves.
-    from conversations import broadcast, case_note, checkin, obstacle, onboarding, worker_onboarding
+    from conversations import broadcast, case_note, checkin, kept, obstacle, onboarding, worker_onboarding
     from handlers import (
         checkin_review,
         common,
@@ -57,6 +57,7 @@ def build_root_router() -> Router:
         case_note.router,
         worker_cases.router,
         staff_queue.router,
+        kept.router,  # a recipient's message no feature took: kept, and one question about it
         fallback.router,
     ]
     root = Router(name="root")

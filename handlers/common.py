@@ -13,6 +13,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.filters import ButtonText
 from bot.routing import Router
+from conversations.kept import Kept
 from db.enums import OnboardingState, Role
 from db.models import TelegramAccount
 from handlers.keyboards import MENU_HELP, recipient_main_menu
@@ -86,7 +87,7 @@ async def start(
 
 
 @router.message(Command("help"))
-@router.message(StateFilter(None), ButtonText(MENU_HELP))
+@router.message(StateFilter(None, Kept.choose), ButtonText(MENU_HELP))
 async def help_command(message: Message, role: Role) -> None:
     await message.answer(help_text(role))
 

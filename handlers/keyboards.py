@@ -26,6 +26,40 @@ def recipient_main_menu() -> ReplyKeyboardMarkup:
     return _main_menu_in(i18n, i18n.current_locale)
 
 
+def recipient_waiting_menu() -> ReplyKeyboardMarkup:
+    """The menu of a recipient on the roster whose aid is not handed over yet: a problem (the aid itself,
+    among others) and the status of their reports. Nothing to report about a business that has no tools yet."""
+    i18n = I18n.get_current()
+    return _waiting_menu_in(i18n, i18n.current_locale)
+
+
+def recipient_menu(account: object) -> ReplyKeyboardMarkup | None:
+    """The reply keyboard that fits where the recipient is: the main menu once active, the pre-aid menu while
+    the aid is on its way, None for anyone else."""
+    from db.enums import OnboardingState
+
+    recipient = getattr(account, "recipient", None)
+    state = getattr(recipient, "onboarding_state", None)
+    if state == OnboardingState.ACTIVE:
+        return recipient_main_menu()
+    if state == OnboardingState.AID_WAITING:
+        return recipient_waiting_menu()
+    return None
+
+
+@lru_cache(maxsize=8)
+def _waiting_menu_in(i18n: I18n, locale: str) -> ReplyKeyboardMarkup:
+    def label(msgid: str) -> str:
+        return i18n.gettext(msgid, locale=locale)
+
+    return ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text=label(MENU_PROBLEM)), KeyboardButton(text=label(MENU_STATUS))]],
+        resize_keyboard=True,
+        is_persistent=True,
+        input_field_placeholder=label(MENU_PLACEHOLDER),
+    )
+
+
 @lru_cache(maxsize=8)
 def _main_menu_in(i18n: I18n, locale: str) -> ReplyKeyboardMarkup:
     def label(msgid: str) -> str:

@@ -14,6 +14,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.filters import ButtonText, RoleFilter
 from bot.routing import Router
 from conversations.checkin import CiCb, begin_checkin
+from conversations.kept import Kept
 from db.enums import Role
 from db.models import TelegramAccount
 from handlers.keyboards import MENU_REPORT
@@ -24,7 +25,7 @@ router.callback_query.filter(RoleFilter(Role.RECIPIENT))
 
 
 @router.message(Command("lapor"))
-@router.message(StateFilter(None), ButtonText(MENU_REPORT))
+@router.message(StateFilter(None, Kept.choose), ButtonText(MENU_REPORT))
 async def open_from_menu(message: Message, state: FSMContext, account: TelegramAccount | None) -> None:
     await begin_checkin(message, state, account)
 

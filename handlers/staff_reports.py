@@ -164,6 +164,7 @@ async def export_choice(
                         session, kind, out, fmt=fmt,  # type: ignore[arg-type]
                         settings=settings, cipher=cipher, clock=clock, full_nik=full,
                         actor=account.staff, actor_account_id=account.id,
+                        lang="en" if i18n.current_locale == "en" else "id",  # the staff member's language
                     )
             except ExportNotAllowed:
                 await bot.send_message(chat_id, html.escape(_("Only an admin may export full NIKs.")))

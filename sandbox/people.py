@@ -208,6 +208,14 @@ class Person:
         f = await self._voice_file(ogg, duration)
         return await self.send_raw({"voice": _voice_object(f, duration)}, files=[f])
 
+    async def send_video_note(self, mp4: bytes | None = None, duration: int = 5, length: int = 240) -> StoredMessage:
+        """A round video message (Telegram sends it as ``video_note``)."""
+        data = mp4 if mp4 is not None else b"\x00\x00\x00\x18ftypmp42" + bytes(self.id % 251 for _ in range(64))
+        f = self.world.files.add(data, "video_note", "mp4", mime_type="video/mp4", duration=duration)
+        note = {"file_id": f.file_id, "file_unique_id": f.file_unique_id, "length": length, "duration": duration,
+                "file_size": f.file_size}
+        return await self.send_raw({"video_note": note}, files=[f])
+
     async def forward_voice(self, origin: Person | str | None = None, ogg: bytes | None = None,
                             duration: int = 3) -> StoredMessage:
         """Forward a voice note received from someone else (``origin``: a Person or a hidden name)."""

@@ -27,6 +27,11 @@ from services.schedule import cadence, open_due, schedule_next_checkin
 
 STATUSES = (BusinessStatus.RUNNING, BusinessStatus.PAUSED, BusinessStatus.STOPPED, BusinessStatus.CHANGED)
 SALES_BRACKETS = ("lt250k", "250k_500k", "500k_1m", "1m_2m", "gt2m")
+SALES_LABELS = {
+    "lt250k": N_("Under Rp250 thousand"), "250k_500k": N_("Rp250–500 thousand"),
+    "500k_1m": N_("Rp500 thousand–1 million"),
+    "1m_2m": N_("Rp1–2 million"), "gt2m": N_("Over Rp2 million"),
+}
 PAUSE_REASONS = ("capital", "materials", "equipment", "no_buyers", "health_family", "place", "disaster", "other")
 REASON_LABELS = {
     "capital": N_("No capital"), "materials": N_("Raw materials scarce or dear"), "equipment": N_("Equipment broken"),

@@ -9,6 +9,17 @@
   them end in ``_wita``. Booleans are ``Y``/``T`` (ya/tidak, as in the DTKS roster). Phone numbers are
   included (staff need them).
 * CSV is UTF-8 with a byte-order mark so spreadsheet programs read names correctly.
+* Language (``lang``, default Indonesian): column headers (``nama``, ``tanggal_lahir`` … as in the roster
+  file) and coded values (case kind, state, urgency, business type and status, sex, booleans ``Ya``/``Tidak``)
+  are written as words in that language, never as internal codes; ``lang="en"`` gives English. The CSV
+  separator follows the language: ``;`` for Indonesian (Excel set to Indonesian uses the comma as the decimal
+  mark and the semicolon as the list separator, so it splits a ``;`` file into columns on opening), ``,`` for
+  English.
+* Every export names the people responsible: the kecamatan's TKSK, the desa and, for cases, who handles it.
+* Safe for spreadsheets (OWASP "CSV injection"): a text cell starting with ``=``, ``+``, ``-``, ``@``, a tab or
+  a carriage return gets a leading apostrophe in CSV, so Excel and LibreOffice read it as text, never as a
+  formula; in XLSX every text value is written as a string cell (never a formula). NIK- and phone-like values
+  (``+62…``, long digit strings) stay text the same way, so no digit is lost to a number format.
 """
 
 from __future__ import annotations
@@ -29,13 +40,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
 from bot.config import Settings
-from db.enums import PhotoStatus, StaffRole
-from db.models import Case, Checkin, CheckinDue, Kabupaten, Kecamatan, Photo, Recipient, Staff
+from db.enums import PhotoStatus, StaffRole, WorkerRole
+from db.models import Case, Checkin, CheckinDue, FieldWorker, Kabupaten, Kecamatan, Photo, Recipient, Staff
 from services.audit import audit
 from services.clock import Clock
 from services.crypto import NikCipher, mask_nik
+from services.export_labels import HEADER_LABELS, value_labeller, yes_no
 
 ExportFormat = Literal["csv", "xlsx"]
+CSV_DELIMITERS = {"id": ";", "en": ","}
 EXPORT_KINDS = ("recipients", "checkins", "cases")
 CHUNK_ROWS = 2_000
 
@@ -62,9 +75,31 @@ class PhotoExportResult:
 
 @dataclass(frozen=True, slots=True)
 class _Column:
-    header: str
+    header: str  # the English header; HEADER_LABELS translates it
     expr: Any  # a selectable column
-    kind: str = "text"  # text | nik | datetime | date | bool | number
+    kind: str = "text"  # text | nik | datetime | date | bool | number | a label family (services/export_labels.py)
+
+
+def _tksk_name() -> Any:
+    """The name of the kecamatan's active TKSK (one per kecamatan), as a correlated subquery."""
+    return (
+        select(FieldWorker.name)
+        .where(FieldWorker.kecamatan_id == Kecamatan.id, FieldWorker.role == WorkerRole.TKSK.value,
+               FieldWorker.active.is_(True))
+        .order_by(FieldWorker.id)
+        .limit(1)
+        .correlate(Kecamatan)
+        .scalar_subquery()
+    )
+
+
+def _case_handler() -> Any:
+    """Who handles the case: the field worker who took it, else the Dinas Sosial staff member."""
+    from sqlalchemy import func
+
+    worker = select(FieldWorker.name).where(FieldWorker.id == Case.owner_worker_id).correlate(Case).scalar_subquery()
+    staff = select(Staff.name).where(Staff.id == Case.owner_staff_id).correlate(Case).scalar_subquery()
+    return func.coalesce(worker, staff)
 
 
 def _columns(kind: str) -> tuple[list[_Column], Select[Any]]:
@@ -74,7 +109,7 @@ def _columns(kind: str) -> tuple[list[_Column], Select[Any]]:
             _Column("id", R.id, "number"),
             _Column("nik", R.nik_encrypted, "nik"),
             _Column("name", R.name),
-            _Column("sex", R.sex),
+            _Column("sex", R.sex, "sex"),
             _Column("birth_date", R.birth_date, "date"),
             _Column("phone", R.phone),
             _Column("address", R.address),
@@ -83,14 +118,15 @@ def _columns(kind: str) -> tuple[list[_Column], Select[Any]]:
             _Column("kabupaten", B.name),
             _Column("dtks_id", R.dtks_id),
             _Column("pkh", R.pkh, "bool"),
-            _Column("business_type", R.business_type),
+            _Column("business_type", R.business_type, "business_type"),
             _Column("aid_value", R.aid_value, "number"),
             _Column("aid_date", R.aid_date, "date"),
-            _Column("onboarding_state", R.onboarding_state),
-            _Column("business_status", R.business_status),
+            _Column("onboarding_state", R.onboarding_state, "onboarding_state"),
+            _Column("business_status", R.business_status, "business_status"),
             _Column("business_status_since_wita", R.business_status_since, "datetime"),
             _Column("joined_at_wita", R.joined_at, "datetime"),
             _Column("created_at_wita", R.created_at, "datetime"),
+            _Column("tksk", _tksk_name()),
         ]
         stmt = (
             select(*(c.expr for c in cols))
@@ -108,14 +144,16 @@ def _columns(kind: str) -> tuple[list[_Column], Select[Any]]:
             _Column("nik", R.nik_encrypted, "nik"),
             _Column("name", R.name),
             _Column("phone", R.phone),
+            _Column("desa", R.desa),
             _Column("kecamatan", K.name),
             _Column("kabupaten", B.name),
+            _Column("tksk", _tksk_name()),
             _Column("period_no", D.period_no, "number"),
             _Column("due_at_wita", D.due_at, "datetime"),
-            _Column("status", C.status),
+            _Column("status", C.status, "business_status"),
             _Column("days_open", C.days_open, "number"),
-            _Column("sales_bracket", C.sales_bracket),
-            _Column("reason", C.reason),
+            _Column("sales_bracket", C.sales_bracket, "sales_bracket"),
+            _Column("reason", C.reason, "reason"),
             _Column("note", C.note),
             _Column("latitude", C.latitude, "number"),
             _Column("longitude", C.longitude, "number"),
@@ -136,15 +174,18 @@ def _columns(kind: str) -> tuple[list[_Column], Select[Any]]:
         cols = [
             _Column("number", S.number),
             _Column("created_at_wita", S.created_at, "datetime"),
-            _Column("kind", S.kind),
-            _Column("urgency", S.urgency),
-            _Column("state", S.state),
+            _Column("kind", S.kind, "case_kind"),
+            _Column("urgency", S.urgency, "urgency"),
+            _Column("state", S.state, "case_state"),
             _Column("recipient_id", S.recipient_id, "number"),
             _Column("nik", R.nik_encrypted, "nik"),
             _Column("name", R.name),
             _Column("phone", R.phone),
+            _Column("desa", R.desa),
             _Column("kecamatan", K.name),
             _Column("kabupaten", B.name),
+            _Column("tksk", _tksk_name()),
+            _Column("handled_by", _case_handler()),
             _Column("description", S.description),
             _Column("overdue", S.overdue, "bool"),
             _Column("take_due_at_wita", S.take_due_at, "datetime"),
@@ -165,20 +206,45 @@ def _columns(kind: str) -> tuple[list[_Column], Select[Any]]:
     raise ValueError(f"unknown export {kind!r}; choose one of {', '.join(EXPORT_KINDS)}")
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER_LIKE = re.compile(r"^\d{10,}$")  # a NIK, a DTKS id or a phone without "+": a number format would eat it
+
+
+class _Number(str):
+    """A number already written for the CSV's language (not text: never neutralised)."""
+
+
+def csv_safe(value: str) -> str:
+    """A text cell that no spreadsheet takes for a formula or a number (OWASP: a leading apostrophe)."""
+    if isinstance(value, _Number):
+        return value
+    if value.startswith(_FORMULA_STARTS) or _NUMBER_LIKE.match(value):
+        return "'" + value
+    return value
+
+
 def _converters(
-    cols: Sequence[_Column], fmt: str, tz: tzinfo, nik: Callable[[bytes], str]
+    cols: Sequence[_Column], fmt: str, tz: tzinfo, nik: Callable[[bytes], str], lang: str, settings: Settings
 ) -> list[Callable[[Any], Any]]:
+    yes, no = yes_no(lang)
+
     def conv(col: _Column) -> Callable[[Any], Any]:
         if col.kind == "nik":
             return lambda v: "" if v is None else nik(v)
         if col.kind == "bool":
-            return lambda v: "" if v is None else ("Y" if v else "T")
+            return lambda v: "" if v is None else (yes if v else no)
+        label = value_labeller(col.kind, lang, settings)
+        if label is not None:
+            return lambda v: ("" if fmt == "csv" else None) if v is None else label(v)
         if col.kind == "datetime":
             if fmt == "csv":
                 return lambda v: "" if v is None else v.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
             return lambda v: None if v is None else v.astimezone(tz).replace(tzinfo=None)
         if col.kind == "date":
             return (lambda v: "" if v is None else v.isoformat()) if fmt == "csv" else (lambda v: v)
+        if col.kind == "number" and fmt == "csv" and lang == "id":
+            # Excel set to Indonesian reads "1,5" as a number and "1.5" as text.
+            return lambda v: "" if v is None else _Number(str(v).replace(".", ","))
         if fmt == "csv":
             return lambda v: "" if v is None else v
         return lambda v: v
@@ -206,8 +272,10 @@ async def export_table(
     actor_account_id: int | None = None,
     kecamatan_ids: Collection[int] | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    lang: str = "id",
 ) -> ExportResult:
-    """Write one table (``recipients``, ``checkins`` or ``cases``) to ``out`` (a binary file object).
+    """Write one table (``recipients``, ``checkins`` or ``cases``) to ``out`` (a binary file object), with
+    headers and values in ``lang`` (``id`` or ``en``).
 
     Raises :class:`ExportNotAllowed` for ``full_nik`` without an active admin ``actor``. The audit entry is
     committed before streaming starts, so it survives an interrupted export and no write lock is held
@@ -237,17 +305,23 @@ async def export_table(
 
     tz = settings.program.tz
     nik = (lambda blob: cipher.decrypt(blob)) if full_nik else (lambda blob: mask_nik(cipher.decrypt(blob)))
-    convert = _converters(cols, fmt, tz, nik)
-    headers = [c.header for c in cols]
+    if lang not in ("id", "en"):
+        raise ValueError("lang must be id or en")
+    convert = _converters(cols, fmt, tz, nik, lang, settings)
+    headers = [c.header if lang == "en" else HEADER_LABELS.get(c.header, c.header) for c in cols]
     rows = 0
     result = await session.stream(stmt.execution_options(yield_per=chunk_rows))
     if fmt == "csv":
         text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="")
         try:
-            writer = csv.writer(text)
+            writer = csv.writer(text, delimiter=CSV_DELIMITERS[lang])
             writer.writerow(headers)
             async for part in result.partitions(chunk_rows):
-                writer.writerows([[f(v) for f, v in zip(convert, row, strict=True)] for row in part])
+                writer.writerows([
+                    [csv_safe(x) if isinstance(x, str) else x
+                     for x in (f(v) for f, v in zip(convert, row, strict=True))]
+                    for row in part
+                ])
                 rows += len(part)
         finally:
             text.flush()
@@ -267,9 +341,16 @@ async def export_table(
             cell.font = bold
             header_cells.append(cell)
         ws.append(header_cells)
+        def text_cell(value: str) -> WriteOnlyCell:
+            # openpyxl would store "=…" as a formula: a string cell is always text.
+            cell = WriteOnlyCell(ws, value=value)
+            cell.data_type = "s"
+            return cell
+
         async for part in result.partitions(chunk_rows):
             for row in part:
-                ws.append([f(v) for f, v in zip(convert, row, strict=True)])
+                values = (f(v) for f, v in zip(convert, row, strict=True))
+                ws.append([text_cell(x) if isinstance(x, str) else x for x in values])
             rows += len(part)
         wb.save(out)
     await result.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import N_
-from db.enums import BusinessStatus, CaseKind, CaseState, Urgency
+from db.enums import BusinessStatus, CaseKind, CaseState, OnboardingState, Urgency
 
 CASE_KIND_LABELS = {
     CaseKind.CAPITAL: N_("Capital"),
@@ -16,6 +16,7 @@ CASE_KIND_LABELS = {
     CaseKind.PERMIT_PLACE: N_("Permit or place to sell"),
     CaseKind.DISASTER: N_("Disaster (flood, fire)"),
     CaseKind.OTHER: N_("Other problem"),
+    CaseKind.AID_PROBLEM: N_("Aid not arrived or not as promised"),
     CaseKind.AID_INCOMPLETE: N_("Aid incomplete"),
     CaseKind.BUSINESS_STOPPED: N_("Business stopped"),
     CaseKind.PROFILE_CORRECTION: N_("Profile correction"),
@@ -31,6 +32,16 @@ CASE_STATE_LABELS = {
     CaseState.RESOLVED: N_("Resolved"),
     CaseState.CLOSED: N_("Closed"),
     CaseState.REOPENED: N_("Reopened"),
+}
+
+ONBOARDING_LABELS = {
+    OnboardingState.NOT_JOINED: N_("Not joined yet"),
+    OnboardingState.CONSENT: N_("Consent pending"),
+    OnboardingState.PHONE: N_("Phone check pending"),
+    OnboardingState.PROFILE: N_("Profile check pending"),
+    OnboardingState.AID_WAITING: N_("Waiting for aid"),
+    OnboardingState.AID_RECEIPT: N_("Aid receipt pending"),
+    OnboardingState.ACTIVE: N_("Active"),
 }
 
 URGENCY_LABELS = {Urgency.HIGH: N_("Urgent"), Urgency.NORMAL: N_("Normal"), Urgency.LOW: N_("Not urgent")}

@@ -72,7 +72,9 @@ export_app = typer.Typer(
 app.add_typer(export_app, name="export")
 
 
-def _export_table(kind: str, fmt: _Format, out: Path | None, full_nik: bool, actor: str | None) -> None:
+def _export_table(
+    kind: str, fmt: _Format, out: Path | None, full_nik: bool, actor: str | None, lang: _Lang = _Lang.id
+) -> None:
     from sqlalchemy import func, select
 
     from db.models import Staff
@@ -111,6 +113,7 @@ def _export_table(kind: str, fmt: _Format, out: Path | None, full_nik: bool, act
                         clock=ctx.clock,
                         full_nik=full_nik,
                         actor=staff,
+                        lang=lang.value,
                     )
             except ExportNotAllowed as exc:
                 path.unlink(missing_ok=True)
@@ -128,30 +131,35 @@ _OutOpt = Annotated[
 ]
 _FullNikOpt = Annotated[bool, typer.Option("--full-nik", help="Write full NIKs (admins only; audited).")]
 _ActorOpt = Annotated[str | None, typer.Option("--actor", help="Name of the admin asking for full NIKs.")]
+_LangOpt = Annotated[_Lang, typer.Option(
+    "--lang", help="Headers and values: id (Indonesian, CSV separated by ';' for Excel in Indonesian) or en (',').")]
 
 
 @export_app.command("recipients")
 def export_recipients(
-    fmt: _FormatOpt = _Format.csv, out: _OutOpt = None, full_nik: _FullNikOpt = False, actor: _ActorOpt = None
+    fmt: _FormatOpt = _Format.csv, out: _OutOpt = None, full_nik: _FullNikOpt = False, actor: _ActorOpt = None,
+    lang: _LangOpt = _Lang.id,
 ) -> None:
     """All recipients with their location, aid and current status."""
-    _export_table("recipients", fmt, out, full_nik, actor)
+    _export_table("recipients", fmt, out, full_nik, actor, lang)
 
 
 @export_app.command("checkins")
 def export_checkins(
-    fmt: _FormatOpt = _Format.csv, out: _OutOpt = None, full_nik: _FullNikOpt = False, actor: _ActorOpt = None
+    fmt: _FormatOpt = _Format.csv, out: _OutOpt = None, full_nik: _FullNikOpt = False, actor: _ActorOpt = None,
+    lang: _LangOpt = _Lang.id,
 ) -> None:
     """All check-ins with their period and recipient."""
-    _export_table("checkins", fmt, out, full_nik, actor)
+    _export_table("checkins", fmt, out, full_nik, actor, lang)
 
 
 @export_app.command("cases")
 def export_cases(
-    fmt: _FormatOpt = _Format.csv, out: _OutOpt = None, full_nik: _FullNikOpt = False, actor: _ActorOpt = None
+    fmt: _FormatOpt = _Format.csv, out: _OutOpt = None, full_nik: _FullNikOpt = False, actor: _ActorOpt = None,
+    lang: _LangOpt = _Lang.id,
 ) -> None:
     """All cases with their deadlines and outcome."""
-    _export_table("cases", fmt, out, full_nik, actor)
+    _export_table("cases", fmt, out, full_nik, actor, lang)
 
 
 @export_app.command("photos")

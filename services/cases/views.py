@@ -26,11 +26,12 @@ from services.i18n_labels import case_kind_label, case_state_label, urgency_labe
 # Kinds a recipient reports as obstacles (the others are opened by the system).
 REPORTABLE_KINDS = (
     CaseKind.CAPITAL, CaseKind.MATERIALS, CaseKind.EQUIPMENT, CaseKind.NO_BUYERS,
-    CaseKind.HEALTH_FAMILY, CaseKind.PERMIT_PLACE, CaseKind.DISASTER, CaseKind.OTHER,
+    CaseKind.HEALTH_FAMILY, CaseKind.PERMIT_PLACE, CaseKind.DISASTER, CaseKind.AID_PROBLEM, CaseKind.OTHER,
 )
 KIND_ICONS = {
     CaseKind.CAPITAL: "💰", CaseKind.MATERIALS: "🧺", CaseKind.EQUIPMENT: "🔧", CaseKind.NO_BUYERS: "🛒",
     CaseKind.HEALTH_FAMILY: "🏥", CaseKind.PERMIT_PLACE: "📍", CaseKind.DISASTER: "🌊", CaseKind.OTHER: "❔",
+    CaseKind.AID_PROBLEM: "📦",
 }
 URGENCY_ICONS = {Urgency.HIGH: "🔴", Urgency.NORMAL: "🟡", Urgency.LOW: "🟢"}
 WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))

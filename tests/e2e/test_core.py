@@ -81,8 +81,9 @@ async def test_unexpected_input_gets_a_helpful_reply(sandbox: SandboxRun) -> Non
     await person.send_sticker()
     reply = await person.wait_for("tidak bisa saya pakai")
     assert reply.reply_keyboard[0][0] == "📋 Lapor usaha", "an active recipient is shown the main menu again"
-    await person.send("asdfgh")
-    await person.wait_for("belum paham")
+    await person.send("asdfgh")  # kept and asked about (#17 §1), never "not understood"
+    await person.wait_for("Mau diapakan?")
+    await person.press("✖️ Tidak keduanya")
     await person.command("antrian")
     await person.wait_for("tidak tersedia untuk Anda")
     stranger = sandbox.person(900031, "X")
@@ -93,12 +94,12 @@ async def test_unexpected_input_gets_a_helpful_reply(sandbox: SandboxRun) -> Non
 async def test_main_menu_comes_in_the_persons_language(sandbox: SandboxRun) -> None:
     """The menu is built once per language and shared: after a switch it comes in the new one, and back."""
     person = await _active_recipient(sandbox, 900032, "Rina")
-    steps = [("🇬🇧 English", "did not understand", "📋 Report my business"),
-             ("🇮🇩 Bahasa Indonesia", "belum paham", "📋 Lapor usaha")]
+    steps = [("🇬🇧 English", "cannot use this", "📋 Report my business"),
+             ("🇮🇩 Bahasa Indonesia", "tidak bisa saya pakai", "📋 Lapor usaha")]
     for button, reply_text, first_menu_button in steps:
         await person.command("bahasa")
         await person.press(button, message=await person.wait_for(lambda m, b=button: m.find_button(b) is not None))
-        await person.send("asdfgh")
+        await person.send_sticker()
         reply = await person.wait_for(reply_text)
         assert reply.reply_keyboard[0][0] == first_menu_button
 

@@ -296,10 +296,15 @@ async def test_aid_not_delivered_yet_waits_for_the_roster(sandbox: SandboxRun) -
     person = sandbox.person(710061, "Menunggu", phone="+6281234567890")
     await _join_until_profile(sandbox, person, await invitation_link(sandbox, r.id))
     await person.press("✅ Ya, benar")
-    await person.wait_for("belum diserahkan")
+    waiting = await person.wait_for("belum diserahkan")
+    assert person.reply_keyboard == [["🆘 Ada kendala", "📂 Status laporan"]], "the pre-aid menu"
+    assert "Ada kendala" in waiting.text
     await sandbox.settle()
-    await person.send("kapan?")
-    await person.wait_for("belum diserahkan")
+    await person.send("kapan?")  # kept, and offered as a problem report (#17 §1, §5)
+    kept = await person.wait_for("Mau diapakan?")
+    assert kept.buttons == ["🆘 Laporkan sebagai kendala", "✖️ Tidak keduanya"]
+    await person.press("✖️ Tidak keduanya")
+    await person.wait_for("tidak saya teruskan")
     ctx = sandbox.ctx
     assert (await run_due(ctx, sandbox.app.messenger)).get("onboarding_aid_arrived") == 0
     async with ctx.session_factory.begin() as s:  # a roster re-import sets the aid date

@@ -78,7 +78,7 @@ def test_report_and_exports(settings, tmp_path: Path) -> None:  # type: ignore[n
         app, ["--config", CONFIG, "export", "recipients", "--format", "csv", "--out", str(out)]
     )
     assert res.exit_code == 0, res.output
-    rows = list(csv.DictReader(io.StringIO(out.read_text("utf-8-sig"))))
+    rows = list(csv.DictReader(io.StringIO(out.read_text("utf-8-sig")), delimiter=";"))  # Indonesian Excel
     assert len(rows) == info["recipients"] == 150 and all("********" in r["nik"] for r in rows)
 
     out = tmp_path / "chk.xlsx"
@@ -138,8 +138,10 @@ def test_report_and_exports(settings, tmp_path: Path) -> None:  # type: ignore[n
         ],
     )
     assert res.exit_code == 0, res.output
-    rows = list(csv.DictReader(io.StringIO((tmp_path / "c.csv").read_text("utf-8-sig"))))
-    assert rows and all(len(r["nik"]) == 16 and r["nik"].isdigit() for r in rows if r["nik"])
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "c.csv").read_text("utf-8-sig")), delimiter=";"))
+    # Full NIKs stay text in a spreadsheet: a leading apostrophe, then the 16 digits.
+    assert rows and all(r["nik"][0] == "'" and len(r["nik"][1:]) == 16 and r["nik"][1:].isdigit()
+                        for r in rows if r["nik"])
 
     out = tmp_path / "photos.zip"
     res = runner.invoke(app, ["--config", CONFIG, "export", "photos", "--out", str(out)])

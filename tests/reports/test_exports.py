@@ -115,7 +115,7 @@ async def _export(session, ctx, kind, fmt, **kw) -> tuple[bytes, object]:  # typ
         cipher=ctx.cipher,
         clock=ctx.clock,
         chunk_rows=2,
-        **kw,
+        **{"lang": "en", **kw},  # English headers and labels (Indonesian, the default, in tests/fieldfit)
     )
     return buf.getvalue(), result
 
@@ -144,9 +144,9 @@ async def test_recipients_csv_and_xlsx_match_the_database(ctx, session, cipher, 
         assert row["id"] == str(r.id)
         assert row["nik"] == mask_nik(nik) and row["nik"][:4] == nik[:4] and row["nik"][-4:] == nik[-4:]
         assert "*" * 8 in row["nik"]
-        assert row["name"] == r.name and row["phone"] == (r.phone or "")
+        assert row["name"] == r.name and row["phone"] == ("'" + r.phone if r.phone else ""), "text, not a number"
         assert row["kecamatan"] == r.kecamatan.name and row["kabupaten"] == r.kecamatan.kabupaten.name
-        assert row["pkh"] == ("Y" if r.pkh else "T")
+        assert row["pkh"] == ("Yes" if r.pkh else "No")
         assert row["aid_date"] == (r.aid_date.isoformat() if r.aid_date else "")
         assert row["business_status_since_wita"] == _local(r.business_status_since)
         assert row["birth_date"] == r.birth_date.isoformat() and row["aid_value"] == str(r.aid_value)
@@ -183,7 +183,7 @@ async def test_checkins_and_cases_exports(ctx, session, cipher, region) -> None:
     )
     assert rows[0]["nik"] == mask_nik(NIKS[0]) and rows[0]["recipient_id"] == str(a.id)
     assert rows[1]["submitted_at_wita"] == "2026-02-11 00:30:00" and rows[1]["due_at_wita"] == ""
-    assert rows[1]["reuse_flagged"] == "Y" and rows[1]["reason"] == "sakit" and rows[1]["status"] == "paused"
+    assert rows[1]["reuse_flagged"] == "Yes" and rows[1]["reason"] == "sakit" and rows[1]["status"] == "Paused"
 
     xrows = _read_xlsx((await _export(session, ctx, "checkins", "xlsx"))[0])
     assert [r["id"] for r in xrows] == [ch.id for ch in checkins]
@@ -194,7 +194,7 @@ async def test_checkins_and_cases_exports(ctx, session, cipher, region) -> None:
     rows = _read_csv((await _export(session, ctx, "cases", "csv"))[0])
     assert [r["number"] for r in rows] == [cs.number for cs in cases]
     assert rows[0]["nik"] == mask_nik(NIKS[0]) and rows[0]["taken_at_wita"] == _local(cases[0].taken_at)
-    assert rows[1]["nik"] == "" and rows[1]["recipient_id"] == "" and rows[1]["overdue"] == "Y"
+    assert rows[1]["nik"] == "" and rows[1]["recipient_id"] == "" and rows[1]["overdue"] == "Yes"
     assert rows[1]["kabupaten"] == "Kota Samarinda"
     xrows = _read_xlsx((await _export(session, ctx, "cases", "xlsx"))[0])
     assert [r["number"] for r in xrows] == ["K00001", "K00002"] and xrows[1]["nik"] is None
@@ -209,7 +209,7 @@ async def test_full_nik_only_for_an_admin_and_audited(ctx, session, cipher, regi
 
     data, result = await _export(session, ctx, "recipients", "csv", full_nik=True, actor=admin)
     assert result.full_nik
-    assert [r["nik"] for r in _read_csv(data)] == NIKS
+    assert [r["nik"] for r in _read_csv(data)] == ["'" + n for n in NIKS], "kept as text (leading apostrophe)"
     entries = (await session.scalars(select(AuditLog).where(AuditLog.action == "export.full_nik"))).all()
     assert len(entries) == 1
     assert entries[0].actor == "Rina Admin (admin)" and entries[0].target == "recipients"
