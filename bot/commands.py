@@ -37,15 +37,17 @@ def commands_for(role: Role) -> list[BotCommand]:
             BotCommand(command="penerima", description=_("Recipients in my kecamatan")),
             BotCommand(command="kasus", description=_("Cases in my kecamatan")),
             BotCommand(command="ringkasan", description=_("Summary for my kecamatan")),
+            BotCommand(command="asesmen", description=_("Assess candidates before the aid")),
         ],
         Role.CASEWORKER: [
             BotCommand(command="antrian", description=_("Case queue")),
             BotCommand(command="siaran", description=_("Send an announcement")),
             BotCommand(command="laporan", description=_("Program report")),
             BotCommand(command="ekspor", description=_("Export data")),
+            BotCommand(command="asesmen", description=_("Assessments waiting for a decision")),
         ],
     }
-    by_role[Role.PSM] = by_role[Role.TKSK][:1]
+    by_role[Role.PSM] = [by_role[Role.TKSK][0], by_role[Role.TKSK][-1]]
     desk = BotCommand(command="web", description=_("Sign in to the web desk"))
     for role_with_desk in (Role.CASEWORKER, Role.TKSK, Role.PSM):
         by_role[role_with_desk] = [*by_role[role_with_desk], desk]

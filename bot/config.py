@@ -306,6 +306,67 @@ class WebSettings(_Section):
     @property
     def base_url(self) -> str:
         return self.public_url or f"http://{self.host}:{self.port}"
+class Label(_Section):
+    label_id: str
+    label_en: str
+
+    def text(self, locale: str | None) -> str:
+        return self.label_en if locale == "en" else self.label_id
+
+
+class AssessmentOption(Label):
+    score: int = Field(ge=1, le=5)
+
+
+class AssessmentQuestion(_Section):
+    key: str = Field(pattern=r"^[a-z_]{1,20}$")
+    kind: Literal["score", "business_type"] = "score"
+    aspect: str = ""
+    weight: float = Field(1.0, gt=0)
+    suggest_weight: float = Field(1.0, ge=0)
+    text_id: str
+    text_en: str
+    options: list[AssessmentOption] = Field(default_factory=list)
+
+    def text(self, locale: str | None) -> str:
+        return self.text_en if locale == "en" else self.text_id
+
+    @model_validator(mode="after")
+    def _scored(self) -> AssessmentQuestion:
+        if self.kind == "score" and not (self.aspect and 2 <= len(self.options) <= 5):
+            raise ValueError(f"question {self.key!r}: a scored question needs an aspect and 2-5 options")
+        return self
+
+
+class AssessmentSettings(_Section):
+    """The assessment questionnaire and its feasibility thresholds (issue #19); see config.toml."""
+
+    feasible_above: float = Field(3.0, ge=1, le=5)
+    layak_above: float = Field(0.8, ge=0, le=1)
+    meragukan_from: float = Field(0.6, ge=0, le=1)
+    min_photos: int = Field(1, ge=1, le=10)
+    max_photos: int = Field(3, ge=1, le=10)
+    score_bands: list[float] = Field(default_factory=lambda: [3.0, 4.0])
+    preference_weight: float = Field(1.0, ge=0)
+    aspects: dict[str, Label] = Field(default_factory=dict)
+    questions: list[AssessmentQuestion] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AssessmentSettings:
+        if self.meragukan_from > self.layak_above:
+            raise ValueError("meragukan_from must not exceed layak_above")
+        if self.min_photos > self.max_photos:
+            raise ValueError("min_photos must not exceed max_photos")
+        keys = [q.key for q in self.questions]
+        if len(set(keys)) != len(keys):
+            raise ValueError("question keys must be distinct")
+        for q in self.questions:
+            if q.kind == "score" and q.aspect not in self.aspects:
+                raise ValueError(f"question {q.key!r}: unknown aspect {q.aspect!r}")
+        return self
+
+    def question(self, key: str) -> AssessmentQuestion | None:
+        return next((q for q in self.questions if q.key == key), None)
 
 
 class Settings(BaseSettings):
@@ -335,6 +396,7 @@ class Settings(BaseSettings):
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     reports: ReportsSettings = Field(default_factory=ReportsSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    assessment: AssessmentSettings = Field(default_factory=AssessmentSettings)
 
     @model_validator(mode="after")
     def _pool_fits_concurrency(self) -> Settings:

@@ -20,8 +20,18 @@ def _detached(router: Router) -> Router:
 
 def build_root_router() -> Router:
     # Imported here, not at module level: the feature modules import ``handlers.*`` helpers themselves.
-    from conversations import broadcast, case_note, checkin, kept, obstacle, onboarding, worker_onboarding
+    from conversations import (
+        assessment,
+        broadcast,
+        case_note,
+        checkin,
+        kept,
+        obstacle,
+        onboarding,
+        worker_onboarding,
+    )
     from handlers import (
+        assessment_staff,
         checkin_review,
         common,
         errors,
@@ -57,6 +67,8 @@ def build_root_router() -> Router:
         case_note.router,
         worker_cases.router,
         staff_queue.router,
+        assessment.router,
+        assessment_staff.router,
         kept.router,  # a recipient's message no feature took: kept, and one question about it
         fallback.router,
     ]

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot.config import ProgramSettings
-from db.models import AidItem, AidPackage, Handover
+from db.models import AidItem, AidPackage, Handover, Recipient
 from services.aid.catalog import PackageLine, check_range, rupiah
 
 
@@ -61,6 +61,9 @@ async def set_lines(
     await session.flush()  # the old positions are free before the new rows take them
     package.items.extend(_item(i, line) for i, line in enumerate(lines, start=1))
     package.value = total
+    recipient = await session.get(Recipient, package.recipient_id)
+    if recipient is not None:
+        recipient.aid_value = total
     await session.flush()
     return total
 
