@@ -263,11 +263,38 @@ class SecuritySettings(_Section):
     data_key: str = ""
 
 
+class RiskPoints(_Section):
+    """Points per warning signal of the risk score (services/monitoring/risk.py). 0 switches a signal off."""
+
+    missed_checkin: int = Field(2, ge=0)      # per missed check-in among the last three periods
+    paused: int = Field(2, ge=0)              # the business is paused (or unknown after a missed report)
+    sales_falling: int = Field(2, ge=0)       # the sales bracket fell between the last two reports
+    days_falling: int = Field(1, ge=0)        # days open fell between the last two reports
+    open_case: int = Field(1, ge=0)           # an open case
+    overdue_case: int = Field(2, ge=0)        # an open case past its deadline
+    photo_reused: int = Field(1, ge=0)        # a photo flagged as reused in the last 90 days
+    no_visit: int = Field(1, ge=0)            # the visit is overdue
+    unreachable: int = Field(2, ge=0)         # blocked the bot, or never joined it
+
+
 class MonitoringSettings(_Section):
     # /healthz and /metrics. In webhook mode they are on the webhook port as well; in polling mode and in
     # `uep scheduler` they are served here when port > 0.
     host: str = "127.0.0.1"
     port: int = Field(0, ge=0, le=65535)
+    # Visits (services/monitoring): every `visit_interval_days` for the first `visit_early_period_days` after
+    # the aid, then every `visit_late_interval_days`.
+    visit_interval_days: int = Field(30, ge=1)
+    visit_early_period_days: int = Field(90, ge=0)
+    visit_late_interval_days: int = Field(90, ge=1)
+    # The weekly list of visits due goes to every TKSK and PSM on this weekday (0 = Monday) at this hour (WITA).
+    weekly_list_weekday: int = Field(0, ge=0, le=6)
+    weekly_list_hour: int = Field(7, ge=0, le=23)
+    # A visit more than this many days late is reported to Dinas Sosial.
+    overdue_notice_days: int = Field(7, ge=0)
+    # A risk score at or above this counts as high (shown with 🔴).
+    risk_high: int = Field(4, ge=1)
+    risk_points: RiskPoints = Field(default_factory=RiskPoints)
 
 
 class ReportsSettings(_Section):

@@ -594,6 +594,62 @@ class WebSession(Base):
     via: Mapped[str] = mapped_column(String(20), default="link")  # "link" (from /web) or "telegram" (widget)
 
 
+class Visit(Base):
+    """A TKSK's or PSM's visit report (``/kunjungan``): what they saw on site, and what it set in motion.
+
+    ``checkin_id`` is set when the visit counted as an assisted check-in for the recipient's current period
+    (no phone, or no report yet); that check-in is marked "assisted" wherever it is shown. A visit without a
+    location (refused or unavailable) is allowed and recorded with ``latitude`` NULL.
+    """
+
+    __tablename__ = "visits"
+    __table_args__ = (Index("ix_visits_recipient_at", "recipient_id", "visited_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id", ondelete="CASCADE"))
+    kecamatan_id: Mapped[int] = mapped_column(ForeignKey("kecamatan.id"), index=True)
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("field_workers.id"), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("telegram_accounts.id"))
+    visited_at: Mapped[datetime]
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    observed_status: Mapped[str] = mapped_column(String(20))
+    days_open: Mapped[int | None] = mapped_column(Integer)
+    sales_bracket: Mapped[str | None] = mapped_column(String(20))
+    stock: Mapped[str | None] = mapped_column(String(20))
+    equipment: Mapped[str | None] = mapped_column(String(20))
+    obstacles: Mapped[list[str] | None] = mapped_column(JSON)
+    advice: Mapped[str | None] = mapped_column(Text)
+    next_visit_on: Mapped[date | None] = mapped_column(Date)
+    photo_file_ids: Mapped[list[str] | None] = mapped_column(JSON)
+    checkin_id: Mapped[int | None] = mapped_column(ForeignKey("checkins.id", ondelete="SET NULL"), unique=True)
+    # The case in "visit planned" this visit moved on (it goes back to "taken").
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+
+
+class VisitDue(Base):
+    """When a recipient should next be visited: one row per recipient, scanned like reminders.
+
+    ``due_at`` follows ``monitoring.visit_interval_days`` from the aid date or the last visit; a worker may plan a
+    day (``planned_on``, from the missed-check-in digest or the card). ``overdue_notified_at`` is set when
+    Dinas Sosial was told the visit is more than ``monitoring.overdue_notice_days`` late.
+    """
+
+    __tablename__ = "visit_dues"
+    __table_args__ = (Index("ix_visit_dues_due", "due_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id", ondelete="CASCADE"), unique=True)
+    due_at: Mapped[datetime]
+    last_visit_at: Mapped[datetime | None]
+    planned_on: Mapped[date | None] = mapped_column(Date)
+    planned_at: Mapped[datetime | None]
+    overdue_notified_at: Mapped[datetime | None]
+    claimed_until: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
 __all__ = [
     "AidItem",
     "AidPackage",
@@ -624,6 +680,8 @@ __all__ = [
     "TelegramAccount",
     "WebLoginLink",
     "WebSession",
+    "Visit",
+    "VisitDue",
     "BroadcastStatus",
     "BusinessStatus",
     "CaseState",

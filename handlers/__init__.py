@@ -28,6 +28,7 @@ def build_root_router() -> Router:
         kept,
         obstacle,
         onboarding,
+        visit,
         worker_onboarding,
     )
     from handlers import (
@@ -37,6 +38,7 @@ def build_root_router() -> Router:
         errors,
         fallback,
         recipient,
+        recipient_card,
         recipient_cases,
         staff_invites,
         staff_queue,
@@ -57,6 +59,8 @@ def build_root_router() -> Router:
         staff_invites.router,
         staff_web.router,
         worker.router,
+        recipient_card.router,
+        visit.router,
         staff_reports.router,
         worker_reports.router,
         recipient.router,

@@ -1,7 +1,9 @@
 """``/penerima``: the recipients of a TKSK's or PSM's kecamatan (admins: the whole province).
 
-Ten per page with ◀️ ▶️ buttons; send a name (or ``/penerima NAME``) to search. Each line shows the onboarding
-step and the last check-in date (WITA). Recipients who have not joined get a button that creates a personal
+Ten per page with ◀️ ▶️ buttons; send a name or a desa (or ``/penerima NAME``) to search, and filter by status
+(not joined, missed report, open case, visit due). Each line shows the onboarding step, the last check-in date
+(WITA) and the risk score; a numbered button opens the recipient card (``handlers/recipient_card.py``).
+Recipients who have not joined get a button that creates a personal
 invitation link with its QR code. The kecamatan is read from the worker's record on every command and every
 button press, and every recipient id in a button is checked against it: a forged id is refused. NIKs are masked
 for everyone but admins (whose views of full NIKs are audited).
@@ -12,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import html
 import math
+from datetime import datetime
 
 from aiogram import Bot, F
 from aiogram.exceptions import TelegramAPIError
@@ -21,20 +24,24 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.config import Settings
 from bot.filters import RoleFilter
 from bot.i18n import N_
 from bot.routing import Router
-from db.enums import InvitationKind, OnboardingState, Role
-from db.models import Checkin, Recipient, TelegramAccount
+from db.enums import BusinessStatus, CheckinDueState, InvitationKind, OnboardingState, Role
+from db.models import Case, Checkin, CheckinDue, Recipient, TelegramAccount, VisitDue
 from handlers.invitation_messages import send_invitation
+from handlers.recipient_card import RcCb
 from services.audit import audit
+from services.cases.transitions import OPEN_STATES
 from services.clock import Clock
 from services.crypto import NikCipher, mask_nik
 from services.invitations import create_invitation
+from services.monitoring.risk import risk_icon, risk_scores
 from services.onboarding.linking import settle_phone_case
 from services.onboarding.notices import PhoneConfirmCb
 
@@ -58,13 +65,19 @@ ONBOARDING_LABELS = {
 
 
 class PenerimaCb(CallbackData, prefix="pn"):
-    action: str  # page | inv | noop
+    action: str  # page | inv | noop | flt
     page: int = 0
     rid: int = 0
+    f: str = ""  # status filter (STATUS_FILTERS), on page and filter buttons
+
+
+STATUS_FILTERS = {
+    "": N_("All"), "nj": N_("Not joined"), "mr": N_("Missed report"), "oc": N_("Open case"), "vd": N_("Visit due"),
+}
 
 
 class PenerimaList(StatesGroup):
-    browsing = State()  # data: q (search text)
+    browsing = State()  # data: q (search text), f (status filter)
 
 
 def _scope_kecamatan(role: Role, account: TelegramAccount | None) -> int | None | bool:
@@ -76,19 +89,53 @@ def _scope_kecamatan(role: Role, account: TelegramAccount | None) -> int | None 
     return account.worker.kecamatan_id
 
 
+def _filter_rows(current: str) -> list[list[InlineKeyboardButton]]:
+    buttons = [InlineKeyboardButton(text=("• " if code == current else "") + _(label),
+                                    callback_data=PenerimaCb(action="flt", f=code).pack())
+               for code, label in STATUS_FILTERS.items()]
+    return [buttons[:2], buttons[2:]]
+
+
+def status_condition(code: str, *, now: datetime, settings: Settings):  # type: ignore[no-untyped-def]
+    """The SQL condition of a status filter on ``Recipient``."""
+    if code == "nj":
+        return ~select(TelegramAccount.id).where(TelegramAccount.recipient_id == Recipient.id).exists()
+    if code == "mr":
+        later_done = aliased(CheckinDue)
+        missed = aliased(CheckinDue)
+        return select(missed.id).where(
+            missed.recipient_id == Recipient.id, missed.state == CheckinDueState.MISSED,
+            ~select(later_done.id).where(later_done.recipient_id == Recipient.id,
+                                         later_done.state == CheckinDueState.DONE,
+                                         later_done.period_no > missed.period_no).exists(),
+        ).exists()
+    if code == "oc":
+        return select(Case.id).where(Case.recipient_id == Recipient.id, Case.state.in_(OPEN_STATES)).exists()
+    if code == "vd":
+        today = now.astimezone(settings.program.tz).date()
+        return and_(Recipient.business_status != BusinessStatus.STOPPED, select(VisitDue.id).where(
+            VisitDue.recipient_id == Recipient.id, or_(VisitDue.due_at <= now, VisitDue.planned_on <= today),
+        ).exists())
+    return true()
+
+
 def onboarding_label(state: str) -> str:
     return _(ONBOARDING_LABELS[OnboardingState(state)]) if state in OnboardingState._value2member_map_ else state
 
 
 async def _page(
-    session: AsyncSession, kecamatan_id: int | None, query: str, page: int
+    session: AsyncSession, kecamatan_id: int | None, query: str, page: int, status_filter: str = "",
+    now: datetime | None = None, settings: Settings | None = None,
 ) -> tuple[list[Recipient], int, int]:
     conditions = []
     if kecamatan_id is not None:
         conditions.append(Recipient.kecamatan_id == kecamatan_id)
     if query:
         escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        conditions.append(func.lower(Recipient.name).like(f"%{escaped}%", escape="\\"))
+        conditions.append(or_(func.lower(Recipient.name).like(f"%{escaped}%", escape="\\"),
+                              func.lower(Recipient.desa).like(f"%{escaped}%", escape="\\")))
+    if status_filter and now is not None and settings is not None:
+        conditions.append(status_condition(status_filter, now=now, settings=settings))
     total = await session.scalar(select(func.count()).select_from(Recipient).where(*conditions)) or 0
     pages = max(1, math.ceil(total / PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
@@ -103,13 +150,22 @@ async def _page(
 
 async def _render(
     session: AsyncSession, *, role: Role, account: TelegramAccount, kecamatan_id: int | None, query: str,
-    page: int, settings: Settings, clock: Clock, cipher: NikCipher,
+    page: int, settings: Settings, clock: Clock, cipher: NikCipher, status_filter: str = "",
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    recipients, page, pages = await _page(session, kecamatan_id, query, page)
+    status_filter = status_filter if status_filter in STATUS_FILTERS else ""
+    now = clock.now()
+    recipients, page, pages = await _page(session, kecamatan_id, query, page, status_filter, now, settings)
     if not recipients:
-        text = _("No recipient found with the name “{query}”.").format(query=html.escape(query)) if query else _(
-            "There are no recipients on the list for your kecamatan yet.")
-        return text + "\n" + _("Send a name to search, or /batal to close the list."), None
+        if status_filter:
+            text = _("No recipient matches the filter “{label}”.").format(label=_(STATUS_FILTERS[status_filter]))
+            if query:
+                text += " " + _("search: “{query}”").format(query=html.escape(query))
+        elif query:
+            text = _("No recipient found with the name “{query}”.").format(query=html.escape(query))
+        else:
+            text = _("There are no recipients on the list for your kecamatan yet.")
+        return text + "\n" + _("Send a name to search, or /batal to close the list."), InlineKeyboardMarkup(
+            inline_keyboard=_filter_rows(status_filter))
     ids = [r.id for r in recipients]
     last_checkins = dict(
         (await session.execute(
@@ -120,11 +176,15 @@ async def _render(
     linked = set((await session.scalars(
         select(TelegramAccount.recipient_id).where(TelegramAccount.recipient_id.in_(ids))
     )).all())
+    risks = await risk_scores(session, ids, now=now, settings=settings)
     title = _("Recipients, page {page} of {pages}").format(page=page + 1, pages=pages)
     if query:
         title += " · " + _("search: “{query}”").format(query=html.escape(query))
+    if status_filter:
+        title += " · " + _(STATUS_FILTERS[status_filter])
     lines = [f"<b>{title}</b>"]
     buttons: list[list[InlineKeyboardButton]] = []
+    cards: list[InlineKeyboardButton] = []
     for n, r in enumerate(recipients, page * PAGE_SIZE + 1):
         nik = cipher.decrypt(r.nik_encrypted)
         shown_nik = nik if role is Role.ADMIN else mask_nik(nik)
@@ -136,7 +196,9 @@ async def _render(
             f"{n}. <b>{html.escape(r.name)}</b>, {where}\n"
             f"    NIK {shown_nik} · {onboarding_label(r.onboarding_state)} · "
             + _("last report: {date}").format(date=last_text)
+            + f" · {risk_icon(risks[r.id], settings)} {risks[r.id].score}"
         )
+        cards.append(InlineKeyboardButton(text=f"📇 {n}", callback_data=RcCb(action="open", rid=r.id).pack()))
         if r.id not in linked:
             buttons.append([InlineKeyboardButton(
                 text=_("🔗 Invite {n}. {name}").format(n=n, name=r.name[:30]),
@@ -146,15 +208,20 @@ async def _render(
         audit(session, clock, actor=f"account:{account.id}", actor_account_id=account.id, action="nik.view",
               target="recipients", details={"recipient_ids": ids})
     lines.append("")
-    lines.append(_("Send a name to search, or /batal to close the list."))
+    lines.append(_("📇 opens a card. Send a name or desa to search, or /batal to close the list."))
+    buttons[:0] = [cards[i:i + 5] for i in range(0, len(cards), 5)]
     if pages > 1:
+        f = status_filter
         nav = []
         if page > 0:
-            nav.append(InlineKeyboardButton(text="◀️", callback_data=PenerimaCb(action="page", page=page - 1).pack()))
+            nav.append(InlineKeyboardButton(text="◀️", callback_data=PenerimaCb(action="page", page=page - 1,
+                                                                               f=f).pack()))
         nav.append(InlineKeyboardButton(text=f"{page + 1}/{pages}", callback_data=PenerimaCb(action="noop").pack()))
         if page < pages - 1:
-            nav.append(InlineKeyboardButton(text="▶️", callback_data=PenerimaCb(action="page", page=page + 1).pack()))
+            nav.append(InlineKeyboardButton(text="▶️", callback_data=PenerimaCb(action="page", page=page + 1,
+                                                                               f=f).pack()))
         buttons.append(nav)
+    buttons.extend(_filter_rows(status_filter))
     return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=buttons) if buttons else None
 
 
@@ -169,7 +236,7 @@ async def penerima(
         return
     query = " ".join((command.args or "").split())[:100]
     await state.set_state(PenerimaList.browsing)
-    await state.set_data({"q": query})
+    await state.set_data({"q": query, "f": ""})
     text, markup = await _render(session, role=role, account=account, kecamatan_id=scope or None, query=query,
                                  page=0, settings=settings, clock=clock, cipher=cipher)
     await message.answer(text, reply_markup=markup)
@@ -186,9 +253,10 @@ async def search(
         await message.answer(_("Sorry, that command is not available for you."))
         return
     query = " ".join((message.text or "").split())[:100]
-    await state.set_data({"q": query})
+    status_filter = str((await state.get_data()).get("f", ""))
+    await state.set_data({"q": query, "f": status_filter})
     text, markup = await _render(session, role=role, account=account, kecamatan_id=scope or None, query=query,
-                                 page=0, settings=settings, clock=clock, cipher=cipher)
+                                 page=0, settings=settings, clock=clock, cipher=cipher, status_filter=status_filter)
     await message.answer(text, reply_markup=markup)
 
 
@@ -197,7 +265,7 @@ async def noop(query: CallbackQuery) -> None:
     await query.answer()
 
 
-@router.callback_query(PenerimaCb.filter(F.action == "page"))
+@router.callback_query(PenerimaCb.filter(F.action.in_({"page", "flt"})))
 async def turn_page(
     query: CallbackQuery, callback_data: PenerimaCb, state: FSMContext, role: Role, account: TelegramAccount,
     session: AsyncSession, settings: Settings, clock: Clock, cipher: NikCipher,
@@ -207,9 +275,14 @@ async def turn_page(
         await query.answer(_("Sorry, this is not available for you."), show_alert=True)
         return
     data = await state.get_data() if await state.get_state() == PenerimaList.browsing.state else {}
+    if callback_data.action == "flt":
+        # A filter keeps the search text and starts at the first page; the list stays open for more searches.
+        data = {"q": str(data.get("q", "")), "f": callback_data.f if callback_data.f in STATUS_FILTERS else ""}
+        await state.set_state(PenerimaList.browsing)
+        await state.set_data(data)
     text, markup = await _render(session, role=role, account=account, kecamatan_id=scope or None,
                                  query=str(data.get("q", "")), page=callback_data.page, settings=settings,
-                                 clock=clock, cipher=cipher)
+                                 clock=clock, cipher=cipher, status_filter=callback_data.f)
     await query.answer()
     with contextlib.suppress(TelegramAPIError):  # "message is not modified" when pressed twice
         await query.message.edit_text(text, reply_markup=markup)

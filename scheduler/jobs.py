@@ -4,5 +4,6 @@ from __future__ import annotations
 
 import scheduler.broadcast_tasks  # noqa: F401  (starts scheduled broadcasts)
 import scheduler.case_tasks  # noqa: F401  (case deadlines and notices)
+import scheduler.monitoring_tasks  # noqa: F401  (visit plan rows, weekly visit lists, overdue visits)
 import scheduler.onboarding_tasks  # noqa: F401  (aid arrived: invite waiting recipients to confirm receipt)
 import scheduler.reminder_tasks  # noqa: F401  (check-in reminders, missed digest, photo downloads)

@@ -235,14 +235,10 @@ async def send_missed_digests(ctx: AppContext, messenger: Messenger, now: dateti
             _worker, tksk = await tksk_account_of(session, kecamatan_id)
             if tksk is not None and tksk.blocked_at is None:
                 with messenger.speaking_to(tksk):
-                    lines = [_("📋 Missed business reports in your kecamatan ({n}):").format(n=len(rows))]
-                    for due, recipient in rows:
-                        day = due.due_at.astimezone(settings.program.tz).strftime("%d-%m-%Y")
-                        lines.append(f"• {html.escape(recipient.name)}, {html.escape(recipient.desa)} ({day})")
-                    lines.append(_("Please visit or call them and help them report."))
                     ok = True
-                    for part in _chunks(lines):  # a long list goes in parts, never cut short
-                        result = await messenger.send(tksk, part)
+                    # A long list goes in parts, never cut short; each part has its people's buttons.
+                    for part, markup in _digest_parts(rows, settings):
+                        result = await messenger.send(tksk, part, reply_markup=markup)
                         ok = ok and result.ok
                         if not ok:
                             break
@@ -252,6 +248,36 @@ async def send_missed_digests(ctx: AppContext, messenger: Messenger, now: dateti
             for due, _recipient in rows:
                 due.digested_at = now
         return sent
+
+
+DIGEST_PEOPLE_PER_PART = 30  # three buttons each: within Telegram's 100 buttons per message
+
+
+def _digest_parts(rows: list[tuple[CheckinDue, Recipient]],
+                  settings: Settings) -> list[tuple[str, InlineKeyboardMarkup]]:
+    """The digest in parts of at most 30 people, each person with buttons to open the card, call and plan a
+    visit (``handlers/recipient_card.py``: every press re-checks the kecamatan)."""
+    from handlers.recipient_card import RcCb
+
+    parts = []
+    for start in range(0, len(rows), DIGEST_PEOPLE_PER_PART):
+        group = rows[start:start + DIGEST_PEOPLE_PER_PART]
+        lines = [_("📋 Missed business reports in your kecamatan ({n}):").format(n=len(rows))] if start == 0 else []
+        keyboard = []
+        for due, recipient in group:
+            day = due.due_at.astimezone(settings.program.tz).strftime("%d-%m-%Y")
+            lines.append(f"• {html.escape(recipient.name)}, {html.escape(recipient.desa)} ({day})")
+            keyboard.append([
+                InlineKeyboardButton(text=f"📇 {recipient.name[:24]}",
+                                     callback_data=RcCb(action="open", rid=recipient.id).pack()),
+                InlineKeyboardButton(text=_("📞 Call"), callback_data=RcCb(action="call", rid=recipient.id).pack()),
+                InlineKeyboardButton(text=_("🏠 Plan a visit"),
+                                     callback_data=RcCb(action="plan", rid=recipient.id).pack()),
+            ])
+        if start + DIGEST_PEOPLE_PER_PART >= len(rows):
+            lines.append(_("Please visit or call them and help them report."))
+        parts.append(("\n".join(lines), InlineKeyboardMarkup(inline_keyboard=keyboard)))
+    return parts
 
 
 def _chunks(lines: list[str], limit: int = 3800) -> list[str]:

@@ -7,6 +7,7 @@ stateDiagram-v2
     new --> visit_planned: TKSK plan visit
     taken --> visit_planned: TKSK plan visit
     visit_planned --> visit_planned: TKSK plan another day
+    visit_planned --> taken: TKSK or PSM visit report (/kunjungan)
     new --> with_dissos: TKSK pass to Dissos / caseworker claim / not taken in time (system)
     taken --> with_dissos: TKSK pass to Dissos / caseworker claim
     visit_planned --> with_dissos: TKSK pass to Dissos / caseworker claim
@@ -76,9 +77,13 @@ class Action(StrEnum):
     REMIND = "remind"
     MARK_OVERDUE = "overdue"
     AUTO_CLOSE = "auto_close"
+    # Recorded by a visit report (services/monitoring/visits.py), never by a button: the planned visit happened.
+    VISITED = "visited"
 
 
-SYSTEM_ACTIONS = frozenset({Action.AUTO_ESCALATE, Action.REMIND, Action.MARK_OVERDUE, Action.AUTO_CLOSE})
+SYSTEM_ACTIONS = frozenset(
+    {Action.AUTO_ESCALATE, Action.REMIND, Action.MARK_OVERDUE, Action.AUTO_CLOSE, Action.VISITED}
+)
 
 
 class Refusal(StrEnum):
@@ -132,6 +137,10 @@ RULES: dict[Action, Rule] = {
     Action.REMIND: Rule({SYSTEM: OPEN_STATES}, None),
     Action.MARK_OVERDUE: Rule({SYSTEM: OPEN_STATES}, None),
     Action.AUTO_CLOSE: Rule({SYSTEM: frozenset({CaseState.RESOLVED})}, CaseState.CLOSED),
+    Action.VISITED: Rule(
+        {Role.TKSK: frozenset({CaseState.VISIT_PLANNED}), Role.PSM: frozenset({CaseState.VISIT_PLANNED})},
+        CaseState.TAKEN,
+    ),
 }
 
 
@@ -196,7 +205,7 @@ def check(case: Case | None, action: Action, actor: Actor) -> Case:
         raise CaseActionRefused(Refusal.ROLE, case)
     if case is None:
         raise CaseActionRefused(Refusal.NOT_FOUND)
-    if actor.role == Role.TKSK and (actor.kecamatan_id is None or actor.kecamatan_id != case.kecamatan_id):
+    if actor.role in (Role.TKSK, Role.PSM) and (actor.kecamatan_id is None or actor.kecamatan_id != case.kecamatan_id):
         raise CaseActionRefused(Refusal.AREA, case)
     if actor.role == Role.RECIPIENT and (actor.recipient_id is None or actor.recipient_id != case.recipient_id):
         raise CaseActionRefused(Refusal.NOT_YOURS, case)

@@ -1,0 +1,1 @@
+"""Monitoring in the field: recipient cards, visits, the visit plan, the risk score and their reports."""
