@@ -65,10 +65,15 @@ ONBOARDING_LABELS = {
 
 
 class PenerimaCb(CallbackData, prefix="pn"):
-    action: str  # page | inv | noop | flt
+    action: str  # page | inv | noop
     page: int = 0
     rid: int = 0
-    f: str = ""  # status filter (STATUS_FILTERS), on page and filter buttons
+
+
+class PenerimaFilterCb(CallbackData, prefix="pnf"):
+    """A status filter of the list (STATUS_FILTERS); the filter then stays in the list's state, like the search."""
+
+    f: str = ""
 
 
 STATUS_FILTERS = {
@@ -91,7 +96,7 @@ def _scope_kecamatan(role: Role, account: TelegramAccount | None) -> int | None 
 
 def _filter_rows(current: str) -> list[list[InlineKeyboardButton]]:
     buttons = [InlineKeyboardButton(text=("• " if code == current else "") + _(label),
-                                    callback_data=PenerimaCb(action="flt", f=code).pack())
+                                    callback_data=PenerimaFilterCb(f=code).pack())
                for code, label in STATUS_FILTERS.items()]
     return [buttons[:2], buttons[2:]]
 
@@ -211,15 +216,12 @@ async def _render(
     lines.append(_("📇 opens a card. Send a name or desa to search, or /batal to close the list."))
     buttons[:0] = [cards[i:i + 5] for i in range(0, len(cards), 5)]
     if pages > 1:
-        f = status_filter
         nav = []
         if page > 0:
-            nav.append(InlineKeyboardButton(text="◀️", callback_data=PenerimaCb(action="page", page=page - 1,
-                                                                               f=f).pack()))
+            nav.append(InlineKeyboardButton(text="◀️", callback_data=PenerimaCb(action="page", page=page - 1).pack()))
         nav.append(InlineKeyboardButton(text=f"{page + 1}/{pages}", callback_data=PenerimaCb(action="noop").pack()))
         if page < pages - 1:
-            nav.append(InlineKeyboardButton(text="▶️", callback_data=PenerimaCb(action="page", page=page + 1,
-                                                                               f=f).pack()))
+            nav.append(InlineKeyboardButton(text="▶️", callback_data=PenerimaCb(action="page", page=page + 1).pack()))
         buttons.append(nav)
     buttons.extend(_filter_rows(status_filter))
     return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=buttons) if buttons else None
@@ -265,24 +267,41 @@ async def noop(query: CallbackQuery) -> None:
     await query.answer()
 
 
-@router.callback_query(PenerimaCb.filter(F.action.in_({"page", "flt"})))
+@router.callback_query(PenerimaCb.filter(F.action == "page"))
 async def turn_page(
     query: CallbackQuery, callback_data: PenerimaCb, state: FSMContext, role: Role, account: TelegramAccount,
     session: AsyncSession, settings: Settings, clock: Clock, cipher: NikCipher,
+) -> None:
+    data = await state.get_data() if await state.get_state() == PenerimaList.browsing.state else {}
+    await _show_page(query, state, role, account, session, settings, clock, cipher, query_text=str(data.get("q", "")),
+                     status_filter=str(data.get("f", "")), page=callback_data.page)
+
+
+@router.callback_query(PenerimaFilterCb.filter())
+async def filter_list(
+    query: CallbackQuery, callback_data: PenerimaFilterCb, state: FSMContext, role: Role, account: TelegramAccount,
+    session: AsyncSession, settings: Settings, clock: Clock, cipher: NikCipher,
+) -> None:
+    """A filter keeps the search text and starts at the first page; the list stays open for more searches."""
+    data = await state.get_data() if await state.get_state() == PenerimaList.browsing.state else {}
+    status_filter = callback_data.f if callback_data.f in STATUS_FILTERS else ""
+    await state.set_state(PenerimaList.browsing)
+    await state.set_data({"q": str(data.get("q", "")), "f": status_filter})
+    await _show_page(query, state, role, account, session, settings, clock, cipher, query_text=str(data.get("q", "")),
+                     status_filter=status_filter, page=0)
+
+
+async def _show_page(
+    query: CallbackQuery, state: FSMContext, role: Role, account: TelegramAccount, session: AsyncSession,
+    settings: Settings, clock: Clock, cipher: NikCipher, *, query_text: str, status_filter: str, page: int,
 ) -> None:
     scope = _scope_kecamatan(role, account)
     if scope is False or not isinstance(query.message, Message):
         await query.answer(_("Sorry, this is not available for you."), show_alert=True)
         return
-    data = await state.get_data() if await state.get_state() == PenerimaList.browsing.state else {}
-    if callback_data.action == "flt":
-        # A filter keeps the search text and starts at the first page; the list stays open for more searches.
-        data = {"q": str(data.get("q", "")), "f": callback_data.f if callback_data.f in STATUS_FILTERS else ""}
-        await state.set_state(PenerimaList.browsing)
-        await state.set_data(data)
     text, markup = await _render(session, role=role, account=account, kecamatan_id=scope or None,
-                                 query=str(data.get("q", "")), page=callback_data.page, settings=settings,
-                                 clock=clock, cipher=cipher, status_filter=callback_data.f)
+                                 query=query_text, page=page, settings=settings, clock=clock, cipher=cipher,
+                                 status_filter=status_filter)
     await query.answer()
     with contextlib.suppress(TelegramAPIError):  # "message is not modified" when pressed twice
         await query.message.edit_text(text, reply_markup=markup)
