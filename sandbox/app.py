@@ -126,6 +126,8 @@ class SandboxApp:
         self.import_summary = ImportSummary()
         self._tick_lock = asyncio.Lock()
         self.webchat: Any = None
+        self._desk: Any = None  # the staff web desk's runner (web/), on the port after the web chat's
+        self.desk_url: str | None = None
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> SandboxApp:
@@ -144,12 +146,28 @@ class SandboxApp:
             self.webchat.add_routes(self.emulator.app)
             await self.emulator.start(self.host, self.port)
             self.run = await SandboxRun.start(self.ctx, emulator=self.emulator, with_scheduler=self.with_scheduler)
+            await self._start_desk()
         except BaseException:
             await self.stop()
             raise
         return self
 
+    async def _start_desk(self) -> None:
+        """The staff web desk beside the web chat (the next port, or any free one), so /web's links open."""
+        from web.server import start_desk
+
+        assert self.ctx is not None and self.run is not None and self.run.app is not None
+        port = self.port + 1 if self.port else 0
+        self._desk = await start_desk(self.ctx, host=self.host, port=port, i18n=self.run.app.i18n,
+                                      messenger=self.run.app.messenger, bot_username=SANDBOX_BOT_USERNAME)
+        bound = self._desk.addresses[0][1]
+        self.ctx.settings.web.host, self.ctx.settings.web.port = self.host, bound
+        self.desk_url = self.ctx.settings.web.base_url + "/"
+
     async def stop(self) -> None:
+        if self._desk is not None:
+            await self._desk.cleanup()
+            self._desk = None
         if self.webchat is not None:
             await self.webchat.close()
         if self.run is not None:

@@ -159,7 +159,7 @@ class WebChat:
         bot = self.emulator.bot
         return _json({"bot": {"username": bot.username, "name": bot.first_name}, "tz": str(
             self.sandbox.settings.program.tz), "imported": self.sandbox.import_summary.lines,
-            "clock": await self._clock_json()})
+            "clock": await self._clock_json(), "desk_url": self.sandbox.desk_url})
 
     async def list_personas(self, request: web.Request) -> web.Response:
         kind = request.query.get("kind", "recipient")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,7 +13,6 @@ import aiohttp_jinja2
 import jinja2
 from aiogram.utils.i18n import gettext
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import AppContext
 from bot.i18n import CatalogI18n
@@ -22,23 +20,12 @@ from bot.messenger import Messenger
 from services.desk.access import DeskForbidden, DeskUser
 from services.desk.auth import session_for
 from web import filters
+from web.forms import CsrfRefused
+from web.keys import CTX, DB, I18N, LOCALE, MESSENGER, NOW, SIGN_IN_LIMIT, VIEWER, WEB_SESSION
 from web.security import COOKIE, Handler, RateLimiter, security_headers
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
-
-CTX = web.AppKey("ctx", AppContext)
-I18N = web.AppKey("i18n", CatalogI18n)
-MESSENGER = web.AppKey("messenger", object)  # Messenger | None: tells people of desk actions
-SIGN_IN_LIMIT = web.AppKey("sign_in_limit", RateLimiter)
-BOT_USERNAME = web.AppKey("bot_username", str)  # for Telegram's Login Widget
-
-# What request_scope puts on every request.
-DB = web.RequestKey("db", AsyncSession)
-NOW = web.RequestKey("now", datetime)
-VIEWER = web.RequestKey("viewer", object)  # DeskUser | None
-WEB_SESSION = web.RequestKey("web_session", object)  # WebSession | None
-LOCALE = web.RequestKey("locale", str)
 
 # Pages anyone may open without a session.
 PUBLIC_PREFIXES = ("/login", "/static/", "/favicon.ico")
@@ -83,6 +70,11 @@ async def request_scope(request: web.Request, handler: Handler) -> web.StreamRes
             except DeskForbidden:
                 await session.rollback()
                 return _error(request, 404, gettext("This page does not exist, or it is not yours to see."))
+            except CsrfRefused:
+                await session.rollback()
+                return _error(request, 403, gettext(
+                    "This form did not come from your desk session, so nothing was done. "
+                    "Open the page again and repeat."))
             except web.HTTPException as exc:
                 if exc.status >= 400:
                     await session.rollback()

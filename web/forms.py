@@ -7,18 +7,18 @@ from multidict import MultiDictProxy
 
 from services.desk.access import DeskUser
 from services.desk.auth import csrf_matches
-from web.app import VIEWER, WEB_SESSION
+from web.keys import VIEWER, WEB_SESSION
 
 
-class CsrfRefused(web.HTTPForbidden):
-    pass
+class CsrfRefused(Exception):
+    """A POST without the session's CSRF token: nothing is done (answered 403 by ``request_scope``)."""
 
 
 async def checked_form(request: web.Request) -> MultiDictProxy[str]:
     form = await request.post()
     row = request.get(WEB_SESSION)
     if row is None or not csrf_matches(row, form.get("csrf")):
-        raise CsrfRefused(text="CSRF token missing or wrong")
+        raise CsrfRefused()
     return form  # type: ignore[return-value]
 
 

@@ -9,7 +9,8 @@ from aiohttp import web
 from bot.context import AppContext
 from bot.i18n import CatalogI18n
 from bot.messenger import Messenger
-from web.app import BOT_USERNAME, create_web_app
+from web.app import create_web_app
+from web.keys import BOT_USERNAME
 
 log = logging.getLogger(__name__)
 

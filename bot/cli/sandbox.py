@@ -111,6 +111,7 @@ def sandbox(
             typer.echo(line)
         typer.echo(f"database: {db_path}" + ("" if kept else " (fresh; --keep to reuse one)"))
         typer.echo(f"\nUEP sandbox ready in {time.monotonic() - started:.1f}s: open {app_.url}  (Ctrl+C to stop)")
+        typer.echo(f"staff web desk: {app_.desk_url}  (be a Dinas Sosial person, send /web, open the link)")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

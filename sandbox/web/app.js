@@ -861,6 +861,11 @@ async function main() {
     state.bot = info.bot;
     $("#bot-name").textContent = info.bot.name;
     setClock(info.clock);
+    if (info.desk_url) {
+      const desk = $("#desk-link");
+      desk.href = info.desk_url;
+      desk.hidden = false;
+    }
   }
   connect();
   const params = new URLSearchParams(location.search);

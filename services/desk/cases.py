@@ -50,6 +50,8 @@ async def case_page(session: AsyncSession, viewer: DeskUser, case_id: int) -> Ca
     ))
     actor = viewer.actor()
     actions = [a for a in DESK_ACTIONS if viewer.can_act and can(case, a, actor)]
+    if case.owner_staff_id is not None and case.owner_staff_id == viewer.staff_id:
+        actions = [a for a in actions if a is not Action.CLAIM]  # already theirs: nothing to take
     return CasePage(
         case=case, kecamatan=kecamatan.name if kecamatan else "", kabupaten=kabupaten.name if kabupaten else "",
         events=await history(session, case.id), photos=photos,

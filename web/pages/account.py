@@ -5,8 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from services.desk.auth import active_sessions, revoke
-from web.app import DB, NOW, WEB_SESSION, render
+from web.app import render
 from web.forms import checked_form, int_arg, viewer_of
+from web.keys import DB, NOW, WEB_SESSION
 
 routes = web.RouteTableDef()
 

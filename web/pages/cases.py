@@ -15,8 +15,9 @@ from services.cases.transitions import Action, CaseActionRefused
 from services.cases.views import refusal_text
 from services.desk.access import DeskUser
 from services.desk.cases import DESK_ACTIONS, act, assign_many, case_page, caseworkers
-from web.app import CTX, DB, NOW, messenger_of, render
+from web.app import messenger_of, render
 from web.forms import checked_form, int_arg, viewer_of
+from web.keys import CTX, DB, NOW
 
 routes = web.RouteTableDef()
 

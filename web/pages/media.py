@@ -7,8 +7,8 @@ from pathlib import Path
 from aiohttp import web
 
 from services.desk.people import photo_for
-from web.app import CTX, DB
 from web.forms import viewer_of
+from web.keys import CTX, DB
 
 routes = web.RouteTableDef()
 

@@ -8,8 +8,9 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from services.desk.people import as_nik, look_up_phone, recipient_record, reveal_nik, search_people
-from web.app import CTX, DB, NOW, render
+from web.app import render
 from web.forms import checked_form, int_arg, viewer_of
+from web.keys import CTX, DB, NOW
 
 routes = web.RouteTableDef()
 

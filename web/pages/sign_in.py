@@ -8,8 +8,9 @@ from aiohttp import web
 
 from bot.i18n import N_
 from services.desk.auth import SignInError, SignInRefused, link_status, redeem_link, revoke, sign_in_with_widget
-from web.app import BOT_USERNAME, CTX, DB, NOW, SIGN_IN_LIMIT, VIEWER, WEB_SESSION, render
+from web.app import render
 from web.forms import checked_form, viewer_of
+from web.keys import BOT_USERNAME, CTX, DB, NOW, SIGN_IN_LIMIT, VIEWER, WEB_SESSION
 from web.security import clear_session_cookie, client_address, set_session_cookie
 
 routes = web.RouteTableDef()

@@ -1,0 +1,165 @@
+"""The staff web desk in headless Chromium, as a Dinas Sosial caseworker would use it beside the sandbox:
+
+* sign in from the bot's /web link;
+* find a person by name and open their photos;
+* take a case, and see the recipient told in the sandbox chat;
+* refusals: a form without its CSRF token, a reused sign-in link, a TKSK opening another kecamatan's case.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import pytest
+from playwright.async_api import Page, expect
+from sqlalchemy import select
+
+from db.enums import CaseKind, CaseState, PhotoStatus, Urgency
+from db.models import Case, Checkin, Kecamatan, Photo, Recipient
+from sandbox.app import SandboxApp
+from sandbox.media import make_jpeg
+from services.cases.opening import open_case
+from services.photos import media_path
+
+from .helpers import open_page, pick_person, send, wait_bot
+from .test_flows import TKSK, joined_earlier
+
+pytestmark = pytest.mark.browser
+
+CASEWORKER = "Andi Pratama"
+
+
+async def sign_in_link(page: Page) -> str:
+    """As the person chosen on ``page``: /web in the bot, and the link it answers with."""
+    await send(page, "/web")
+    message = await wait_bot(page, "/login/")
+    return await message.locator("a[href*='/login/']").first.get_attribute("href")
+
+
+async def sign_in(browser, sandbox_app: SandboxApp, kind: str, query: str, name: str) -> tuple[Page, Page]:  # type: ignore[no-untyped-def]
+    chat = await open_page(browser, sandbox_app.url)
+    await pick_person(chat, kind, query, name)
+    link = await sign_in_link(chat)
+    desk = await browser.new_page()
+    await desk.goto(link)
+    await desk.get_by_role("button", name="Masuk").click()
+    await expect(desk.get_by_role("heading", name=re.compile("Kasus"))).to_be_visible()
+    return chat, desk
+
+
+async def a_case_for(app: SandboxApp, recipient: Recipient, kind: CaseKind = CaseKind.EQUIPMENT) -> Case:
+    async with app.ctx.session_factory.begin() as s:  # type: ignore[union-attr]
+        r = await s.get(Recipient, recipient.id)
+        opened = await open_case(s, recipient=r, kind=kind, urgency=Urgency.HIGH, description="Kompor gas bocor",
+                                 settings=app.ctx.settings, clock=app.ctx.clock)  # type: ignore[union-attr]
+        return opened.case
+
+
+async def a_checkin_with_a_photo(app: SandboxApp, recipient: Recipient) -> None:
+    data = make_jpeg(640, 480, seed=7, label="gorengan")
+    sha = hashlib.sha256(data).hexdigest()
+    path = media_path(app.ctx.settings.storage.media_dir, sha)  # type: ignore[union-attr]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    now = app.ctx.clock.now()  # type: ignore[union-attr]
+    async with app.ctx.session_factory.begin() as s:  # type: ignore[union-attr]
+        checkin = Checkin(recipient_id=recipient.id, status="running", days_open=6, sales_bracket="250k_500k",
+                          note="Ramai pembeli", submitted_at=now)
+        s.add(checkin)
+        await s.flush()
+        s.add(Photo(recipient_id=recipient.id, checkin_id=checkin.id, file_id="sandbox-photo",
+                    file_unique_id="sandbox-photo-u", sha256=sha, path=str(path), status=PhotoStatus.STORED,
+                    created_at=now, width=640, height=480))
+
+
+async def test_caseworker_signs_in_finds_a_person_and_their_photos(sandbox_app: SandboxApp, browser, shots) -> None:
+    recipient = await _a_palaran_recipient(sandbox_app)
+    await a_checkin_with_a_photo(sandbox_app, recipient)
+    chat, desk = await sign_in(browser, sandbox_app, "Dinas Sosial", "", CASEWORKER)
+    await shots(chat, "bot-sends-the-link")
+    await shots(desk, "desk-cases")
+    await desk.get_by_role("link", name="Penerima").click()
+    await desk.get_by_role("searchbox", name="Cari").fill(recipient.name.split()[0])
+    await desk.get_by_role("button", name="Cari").click()
+    await desk.get_by_role("link", name=recipient.name).first.click()
+    await expect(desk.get_by_role("heading", name=recipient.name)).to_be_visible()
+    photo = desk.locator(".timeline img").first
+    await expect(photo).to_be_visible()
+    assert await photo.evaluate("img => img.naturalWidth") == 640
+    await shots(desk, "person-with-photos")
+    await desk.set_viewport_size({"width": 390, "height": 844})
+    await shots(desk, "person-on-a-phone")
+
+
+async def _a_palaran_recipient(app: SandboxApp) -> Recipient:
+    async with app.ctx.session_factory() as s:  # type: ignore[union-attr]
+        return (await s.scalars(
+            select(Recipient).join(Kecamatan).where(Kecamatan.name == "Palaran").order_by(Recipient.id).limit(1)
+        )).one()
+
+
+async def test_caseworker_takes_a_case_and_the_recipient_is_told(sandbox_app: SandboxApp, browser, shots) -> None:
+    recipient = await joined_earlier(sandbox_app, (await _a_palaran_recipient(sandbox_app)).name)
+    case = await a_case_for(sandbox_app, recipient)
+    me = await open_page(browser, sandbox_app.url)  # her chat with the bot is open on her phone
+    await pick_person(me, "Penerima", recipient.name.lower(), recipient.name)
+    _chat, desk = await sign_in(browser, sandbox_app, "Dinas Sosial", "", CASEWORKER)
+    await desk.get_by_role("link", name=case.number).click()
+    await expect(desk.locator("blockquote")).to_have_text("Kompor gas bocor")
+    await shots(desk, "case-page")
+    await desk.get_by_role("button", name="Ambil kasus ini").click()
+    await expect(desk.get_by_role("status")).to_contain_text("sudah diberi tahu")
+    await expect(desk.locator("dl.facts")).to_contain_text("Diteruskan ke Dinas Sosial")
+    await expect(desk.get_by_role("button", name="Ambil kasus ini")).to_have_count(0)  # it is hers now
+    await shots(desk, "case-taken")
+    async with sandbox_app.ctx.session_factory() as s:  # type: ignore[union-attr]
+        assert (await s.get(Case, case.id)).state == CaseState.WITH_DISSOS
+
+    await wait_bot(me, case.number)
+    await shots(me, "recipient-told")
+
+
+async def test_refusals_in_the_browser(sandbox_app: SandboxApp, browser, shots) -> None:
+    recipient = await _a_palaran_recipient(sandbox_app)
+    async with sandbox_app.ctx.session_factory() as s:  # type: ignore[union-attr]
+        elsewhere = (await s.scalars(
+            select(Recipient).join(Kecamatan).where(Kecamatan.name != "Palaran").order_by(Recipient.id).limit(1)
+        )).one()
+    own_case = await a_case_for(sandbox_app, recipient)
+    foreign_case = await a_case_for(sandbox_app, elsewhere, CaseKind.NO_BUYERS)
+
+    chat = await open_page(browser, sandbox_app.url)
+    await pick_person(chat, "Dinas Sosial", "", CASEWORKER)
+    link = await sign_in_link(chat)
+    desk = await browser.new_page()
+    await desk.goto(link)
+    await desk.get_by_role("button", name="Masuk").click()
+
+    # A form posted without its CSRF token: refused, the case unchanged.
+    await desk.goto(link.split("/login/")[0] + f"/cases/{own_case.id}")
+    await desk.locator("form.action-claim input[name=csrf]").evaluate("input => input.remove()")
+    await desk.get_by_role("button", name="Ambil kasus ini").click()
+    await expect(desk.get_by_role("alert")).to_contain_text("tidak ada yang dilakukan")
+    await shots(desk, "csrf-refused")
+    async with sandbox_app.ctx.session_factory() as s:  # type: ignore[union-attr]
+        assert (await s.get(Case, own_case.id)).state == CaseState.NEW
+
+    # The same sign-in link a second time, in another browser window.
+    again = await browser.new_page()
+    await again.goto(link)
+    await expect(again.get_by_role("alert")).to_contain_text("sudah dipakai")
+    await shots(again, "link-reused")
+
+    # A TKSK guessing another kecamatan's case by its URL.
+    tksk_chat = await open_page(browser, sandbox_app.url)
+    await pick_person(tksk_chat, "TKSK/PSM", "palaran", TKSK)
+    tksk_link = await sign_in_link(tksk_chat)
+    tksk_desk = await browser.new_page()
+    await tksk_desk.goto(tksk_link)
+    await tksk_desk.get_by_role("button", name="Masuk").click()
+    response = await tksk_desk.goto(tksk_link.split("/login/")[0] + f"/cases/{foreign_case.id}")
+    assert response is not None and response.status == 404
+    await expect(tksk_desk.get_by_role("alert")).to_contain_text("bukan untuk Anda")
+    assert foreign_case.number not in await tksk_desk.content()
+    await shots(tksk_desk, "tksk-other-kecamatan")
