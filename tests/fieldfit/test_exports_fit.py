@@ -138,7 +138,8 @@ def test_cli_lang_option(settings, tmp_path) -> None:  # type: ignore[no-untyped
     runner = CliRunner()
     for lang, first in (("id", "id;nik;nama;jenis_kelamin"), ("en", "id,nik,name,sex")):
         out = tmp_path / f"r-{lang}.csv"
-        args = ["--config", CONFIG, "export", "recipients", "--out", str(out)] + (["--lang", lang] if lang == "en" else [])
+        args = ["--config", CONFIG, "export", "recipients", "--out", str(out)]
+        args += ["--lang", lang] if lang == "en" else []
         res = runner.invoke(app, args)
         assert res.exit_code == 0, res.output
         assert out.read_bytes().startswith(b"\xef\xbb\xbf" + first.encode())
