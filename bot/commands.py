@@ -38,6 +38,7 @@ def commands_for(role: Role) -> list[BotCommand]:
             BotCommand(command="kasus", description=_("Cases in my kecamatan")),
             BotCommand(command="ringkasan", description=_("Summary for my kecamatan")),
             BotCommand(command="asesmen", description=_("Assess candidates before the aid")),
+            BotCommand(command="serahterima", description=_("Hand over aid packages")),
         ],
         Role.CASEWORKER: [
             BotCommand(command="antrian", description=_("Case queue")),
@@ -47,7 +48,7 @@ def commands_for(role: Role) -> list[BotCommand]:
             BotCommand(command="asesmen", description=_("Assessments waiting for a decision")),
         ],
     }
-    by_role[Role.PSM] = [by_role[Role.TKSK][0], by_role[Role.TKSK][-1]]
+    by_role[Role.PSM] = [by_role[Role.TKSK][0], *by_role[Role.TKSK][-2:]]
     desk = BotCommand(command="web", description=_("Sign in to the web desk"))
     for role_with_desk in (Role.CASEWORKER, Role.TKSK, Role.PSM):
         by_role[role_with_desk] = [*by_role[role_with_desk], desk]

@@ -396,6 +396,16 @@ class AssessmentSettings(_Section):
         return next((q for q in self.questions if q.key == key), None)
 
 
+class BastSettings(_Section):
+    """The berita acara serah terima (hand-over record) of the aid (issue #19)."""
+
+    officer_name: str = "Pejabat Dinas Sosial"
+    officer_nip: str = "-"
+    officer_position: str = "Dinas Sosial Provinsi Kalimantan Timur"
+    office: str = "Dinas Sosial Provinsi Kalimantan Timur"
+    number_format: str = "{seq:05d}/BAST-UEP/{kab}/{year}"
+
+
 class Settings(BaseSettings):
     """All settings of the application. Build it with :func:`load_settings`."""
 
@@ -424,6 +434,7 @@ class Settings(BaseSettings):
     reports: ReportsSettings = Field(default_factory=ReportsSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     assessment: AssessmentSettings = Field(default_factory=AssessmentSettings)
+    bast: BastSettings = Field(default_factory=BastSettings)
 
     @model_validator(mode="after")
     def _pool_fits_concurrency(self) -> Settings:

@@ -25,6 +25,7 @@ def build_root_router() -> Router:
         broadcast,
         case_note,
         checkin,
+        handover,
         kept,
         obstacle,
         onboarding,
@@ -73,6 +74,7 @@ def build_root_router() -> Router:
         staff_queue.router,
         assessment.router,
         assessment_staff.router,
+        handover.router,
         kept.router,  # a recipient's message no feature took: kept, and one question about it
         fallback.router,
     ]

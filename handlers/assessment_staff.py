@@ -292,3 +292,29 @@ async def got_reason(message: Message, session: AsyncSession, state: FSMContext,
     await message.answer(_("Recorded: {name} not approved. The TKSK has been told.").format(
         name=html.escape(candidate.name)))
     await send_after_commit(messenger, pending)
+
+
+@router.message(Command("bast"))
+async def bast_pdf(message: Message, session: AsyncSession, settings: Settings, role: Role,
+                   account: TelegramAccount | None, ctx: AppContext) -> None:
+    """``/bast NUMBER``: the BAST PDF of a hand-over (NIK in full for an admin, audited)."""
+    from aiogram.types import BufferedInputFile
+
+    from services.aid import bast
+
+    parts = (message.text or "").split(maxsplit=1)
+    if len(parts) < 2 or account is None:
+        await message.answer(_("Send /bast followed by the BAST number, e.g. /bast 00001/BAST-UEP/6407/2026."))
+        return
+    try:
+        data = await bast.load(session, parts[1].strip())
+    except bast.BastNotFound:
+        await message.answer(_("No hand-over has the BAST number {number}.").format(number=html.escape(parts[1])))
+        return
+    full = role is Role.ADMIN
+    pdf = bast.render(data, settings, ctx.cipher, full_nik=full)
+    bast.audit_print(session, ctx.clock, data, actor=staff_actor(account).name, account_id=account.id,
+                     full_nik=full)
+    await session.commit()
+    await message.answer_document(BufferedInputFile(pdf, filename=bast.file_name(data.handover.number)),
+                                  caption=_("BAST {number}").format(number=html.escape(data.handover.number)))

@@ -1,5 +1,6 @@
 """The ``uep`` command line. Each command group lives in its own module and is composed here."""
 
+from bot.cli import aid as _aid  # noqa: F401
 from bot.cli import assessments as _assessments  # noqa: F401
 from bot.cli import broadcast as _broadcast  # noqa: F401
 from bot.cli import db as _db  # noqa: F401  (registers commands)

@@ -60,4 +60,10 @@ async def assessed(session: AsyncSession, clock: Clock, settings, worker, candid
     rules.recommend(a, clock, settings, business_type)
     rules.set_reason(a, clock, "cocok")
     await rules.submit(session, clock, a, settings, actor=rules.worker_actor(worker, None))
+    from db.enums import PhotoStatus
+    from db.models import Photo
+
+    for p in a.photos:  # a made-up file id Telegram (the emulator) does not know: never downloaded
+        photo = await session.get(Photo, p["photo_id"])
+        photo.status, photo.next_attempt_at = PhotoStatus.FAILED, None
     return a
