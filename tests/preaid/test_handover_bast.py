@@ -195,7 +195,8 @@ async def test_bast_pdf_every_field_cli_export_and_pipeline(sandbox: SandboxRun,
     assert len(PdfReader(str(out)).pages[-1].images) == 1  # the hand-over photo is in it
     # The page renders (pdftoppm, as a person would open it); KEEP_BAST_PNG=DIR keeps the PNG to look at.
     png = Path(os.environ.get("KEEP_BAST_PNG", tmp_path))
-    subprocess.run(["pdftoppm", "-png", "-r", "70", "-f", "1", "-l", "1", str(out), str(png / "bast")], check=True)
+    await asyncio.to_thread(subprocess.run, ["pdftoppm", "-png", "-r", "70", "-f", "1", "-l", "1", str(out),
+                                             str(png / "bast")], check=True)
     assert (png / "bast-1.png").stat().st_size > 10_000
     assert len(PdfReader(str(out)).pages) == 1  # everything, the photo included, fits on one A4 page
 
