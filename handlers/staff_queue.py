@@ -27,6 +27,7 @@ from services.cases.queue import QueueFilter, kabupaten_with_open_cases, list_qu
 from services.cases.transitions import Action, Actor, CaseActionRefused, check
 from services.cases.views import QueueCb, filter_keyboard, queue_keyboard, queue_text
 from services.clock import Clock
+from services.monitoring.risk import risk_lines
 
 router = Router(name="staff_queue")
 # Every message handler here is for these roles: checked once, so other people's messages skip the router at once.
@@ -44,7 +45,8 @@ async def queue_command(message: Message, session: AsyncSession, settings: Setti
                         role: Role, account: TelegramAccount) -> None:
     now = clock.now()
     page = await list_queue(session, now=now, page_size=settings.cases.page_size)
-    await message.answer(queue_text(page, now=now, settings=settings, title=_title(role, account)),
+    risks = await risk_lines(session, (i.case.recipient_id for i in page.items), now=now, settings=settings)
+    await message.answer(queue_text(page, now=now, settings=settings, title=_title(role, account), risks=risks),
                          reply_markup=queue_keyboard(page, with_filters=True))
 
 
@@ -103,7 +105,8 @@ async def queue_button(
     page = await list_queue(session, now=now, filters=filters, page=callback_data.page,
                             page_size=settings.cases.page_size)
     await query.answer()
-    text = queue_text(page, now=now, settings=settings, title=_title(role, account))
+    risks = await risk_lines(session, (i.case.recipient_id for i in page.items), now=now, settings=settings)
+    text = queue_text(page, now=now, settings=settings, title=_title(role, account), risks=risks)
     keyboard = queue_keyboard(page, with_filters=role.is_staff)
     if msg is None:
         await bot.send_message(query.from_user.id, text, reply_markup=keyboard)

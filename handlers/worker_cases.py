@@ -41,6 +41,7 @@ from services.cases.views import (
     visit_more_days_keyboard,
 )
 from services.clock import Clock
+from services.monitoring.risk import risk_lines
 
 router = Router(name="worker_cases")
 # Every message handler here is for these roles: checked once, so other people's messages skip the router at once.
@@ -57,7 +58,8 @@ async def my_kecamatan_cases(
     page = await list_queue(session, now=now, filters=QueueFilter(kecamatan_id=worker.kecamatan_id),
                             page_size=settings.cases.page_size)
     title = _("Open cases in {kecamatan}").format(kecamatan=worker.kecamatan.name)
-    await message.answer(queue_text(page, now=now, settings=settings, title=title),
+    risks = await risk_lines(session, (i.case.recipient_id for i in page.items), now=now, settings=settings)
+    await message.answer(queue_text(page, now=now, settings=settings, title=title, risks=risks),
                          reply_markup=queue_keyboard(page, with_filters=False))
 
 

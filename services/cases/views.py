@@ -239,10 +239,25 @@ def case_keyboard(
         if has_media:
             buttons.append(_btn(_("🎧 Voice and photos"), "media", case.id))
         buttons.append(_btn(_("📜 History"), "hist", case.id))
+    buttons.extend(_monitoring_buttons(case, actor))
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     if back is not None:
         rows.append([back])
     return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def _monitoring_buttons(case: Case, actor: Actor) -> list[InlineKeyboardButton]:
+    """From a case to the recipient card (handlers/recipient_card.py) and, once a visit is planned, to its report."""
+    if case.recipient_id is None or actor.role not in ("tksk", "psm") or actor.kecamatan_id != case.kecamatan_id:
+        return []
+    from handlers.recipient_card import RcCb
+
+    buttons = [InlineKeyboardButton(text=_("📇 Recipient card"),
+                                    callback_data=RcCb(action="open", rid=case.recipient_id).pack())]
+    if case.state == CaseState.VISIT_PLANNED:
+        buttons.append(InlineKeyboardButton(text=_("📝 Report the visit"),
+                                            callback_data=RcCb(action="visit", rid=case.recipient_id).pack()))
+    return buttons
 
 
 def visit_days_keyboard(case_id: int, today: date) -> InlineKeyboardMarkup:
@@ -265,7 +280,9 @@ def reopen_keyboard(case_id: int) -> InlineKeyboardMarkup:
 
 
 # ---------------------------------------------------------------------------------------------- queue
-def queue_text(page: QueuePage, *, now: datetime, settings: Settings, title: str) -> str:
+def queue_text(page: QueuePage, *, now: datetime, settings: Settings, title: str,
+               risks: dict[int, str] | None = None) -> str:
+    """The queue page; ``risks`` (recipient id → risk line, services/monitoring/risk.py) adds who to visit first."""
     f = page.filters
     lines = [f"<b>{html.escape(title)}</b>"]
     active = []
@@ -291,6 +308,8 @@ def queue_text(page: QueuePage, *, now: datetime, settings: Settings, title: str
             f" · {html.escape(item.kecamatan)}, {html.escape(item.kabupaten)}"
             f"\n    {html.escape(case_state_label(c.state))} · {flag} {late}"
         )
+        if risks and c.recipient_id in risks:
+            lines.append(f"    {risks[c.recipient_id]}")
     return "\n".join(lines)
 
 

@@ -216,3 +216,11 @@ def why(risk: Risk) -> str:
 def risk_line(risk: Risk, settings: Settings) -> str:
     """"🔴 Risk 5: 2 missed reports, sales falling"."""
     return _("{icon} Risk {score}: {why}").format(icon=risk_icon(risk, settings), score=risk.score, why=why(risk))
+
+
+async def risk_lines(session: AsyncSession, recipient_ids: Iterable[int | None], *, now: datetime,
+                     settings: Settings) -> dict[int, str]:
+    """Recipient id → the readable risk line, for lists (/antrian, /kasus)."""
+    ids = sorted({rid for rid in recipient_ids if rid is not None})
+    scores = await risk_scores(session, ids, now=now, settings=settings)
+    return {rid: risk_line(risk, settings) for rid, risk in scores.items()}

@@ -136,3 +136,20 @@ async def test_card_refusals(sandbox: SandboxRun, people: People, world: World) 
     assert not [m for m in siti.messages if "Laporan terakhir" in m.content]
     async with sandbox.ctx.session_factory() as s:
         assert await s.scalar(select(AuditLog.id).where(AuditLog.action == "recipient.phone_viewed")) is None
+
+
+async def test_risk_on_the_dissos_queue_and_from_a_case_card_to_the_recipient_card(
+    sandbox: SandboxRun, people: People, world: World
+) -> None:
+    from tests.cases.test_worker_actions import report
+
+    number = await report(people.siti)
+    alert = await people.tksk.wait_for(number)
+    assert "📇 Kartu penerima" in alert.buttons
+    await people.budi.send("/antrian")
+    queue = await people.budi.wait_for("Antrian kasus")
+    # Siti: an open case, never visited since the aid on 5 Jan.
+    assert "Risiko 2: ada kasus terbuka, kunjungan terlambat" in queue.text, queue.text
+    await people.tksk.press("📇 Kartu penerima", message=alert)
+    card = await people.tksk.wait_for("Laporan terakhir")
+    assert number in card.text

@@ -36,8 +36,9 @@ async def _open_card(worker: Person) -> Any:
     return await worker.wait_for("Laporan terakhir")
 
 
-async def _report_visit(worker: Person, card: Any, *, location: bool, obstacles: tuple[str, ...] = ()) -> Any:
-    await worker.press("📝 Catat kunjungan", message=card)
+async def _report_visit(worker: Person, card: Any, *, location: bool, obstacles: tuple[str, ...] = (),
+                        button: str = "📝 Catat kunjungan") -> Any:
+    await worker.press(button, message=card)
     await worker.wait_for("Kirim dulu lokasi Anda")
     if location:
         await worker.share_location(-0.5772, 117.2021)
@@ -158,7 +159,12 @@ async def test_visit_moves_a_planned_case_on_and_the_recipient_is_told(
     tksk, siti = people.tksk, people.siti
     card = await _open_card(tksk)
     assert "dijadwalkan 02/03/2026" in card.text
-    summary = await _report_visit(tksk, card, location=True)
+    # From the case in "visit planned" (/kasus → the case card) straight to its visit report.
+    await tksk.send("/kasus")
+    cases = await tksk.wait_for("Kasus terbuka di Palaran")
+    await tksk.press("1", message=cases)
+    case_card = await tksk.wait_for(lambda m: number in m.content and "📝 Laporkan kunjungan" in m.buttons)
+    summary = await _report_visit(tksk, case_card, location=True, button="📝 Laporkan kunjungan")
     await tksk.press("✅ Simpan kunjungan", message=summary)
     saved = await tksk.wait_for("sudah disimpan")
     assert f"Kasus {number} berlanjut" in saved.text
