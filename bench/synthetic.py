@@ -17,6 +17,13 @@ What it writes (all invented; the kecamatan are the real ones of ``/work/shared/
 * cases for ~5% of recipients (taken, resolved, open, overdue) and a photo for ~10% of check-ins, ~1% of them
   flagged as reuse of an earlier picture.
 
+``failure_signals=True`` adds a known failure process (for ``bench/risk_score.py``): a business that will stop
+declines over the 3–12 weeks before the stop: more missed periods (30%), pauses (25%), days open and the sales
+bracket falling, and sometimes (20%) a case at the start of the decline. Everyone else's days open and sales
+wander a little around their own level, so the falls are not a give-away. Sales brackets are then the bot's own
+codes. Off by default: the other benchmarks' data stay exactly as they were (the extra draws come from a second
+random stream).
+
 Rows go in with bulk inserts: executemany of plain tuples on SQLite, ``COPY`` on PostgreSQL. Ids are assigned
 here (and PostgreSQL sequences moved past them afterwards). Deterministic for a given ``seed`` and ``now``.
 """
@@ -212,10 +219,13 @@ async def generate(
     wilayah: Path = WILAYAH_CSV,
     chunk: int = 2_000,
     progress: Any = None,
+    failure_signals: bool = False,
 ) -> SyntheticStats:
     """Insert ``n`` synthetic recipients with two years of history up to ``now`` (see the module docs)."""
     zone = ZoneInfo(tz)
     rng = random.Random(seed)
+    frng = random.Random(seed * 7919 + 1)  # the failure process's own stream (see the module docs)
+    brackets = ("lt250k", "250k_500k", "500k_1m", "1m_2m", "gt2m")
     today = now.astimezone(zone).date()
     stats = SyntheticStats(recipients=n)
     base_rate = -math.log(SURVIVAL_12_MONTHS) / 365.0
@@ -300,13 +310,25 @@ async def generate(
                 stop_day = int(rng.expovariate(hazard)) + 1
                 silent_day = int(rng.uniform(30, 900)) if rng.random() < 0.07 * 730 / 365 else 10**6
                 changed = rng.random() < 0.03
+                if failure_signals:
+                    lead = frng.randint(21, 84)
+                    days_level, sales_level = frng.randint(5, 7), frng.randint(1, 3)
+                    decline_case = frng.random() < 0.2
                 period = 0
                 for due_day in _schedule(aid, today):
                     period += 1
                     due_at = datetime.combine(due_day, time(8), zone)
                     age = (due_day - aid).days
                     window_open = (today - due_day).days < 6
-                    if age >= silent_day or (not window_open and rng.random() < 0.05):
+                    decline = failure_signals and stop_day - lead <= age < stop_day
+                    if decline and decline_case and due_at <= now:
+                        decline_case = False
+                        cases.append((case_id, f"K{case_no:07d}", rid, kid, "no_buyers", "normal", "taken", "report",
+                                      False, due_at + timedelta(hours=5), None, False, due_at, now))
+                        case_id += 1
+                        case_no += 1
+                    if age >= silent_day or (not window_open and rng.random() < 0.05) or (
+                            decline and not window_open and frng.random() < 0.3):
                         if window_open:
                             dues.append((did, rid, period, due_at, "open", None, None))
                         else:
@@ -334,6 +356,8 @@ async def generate(
                         new = "changed"
                     elif rng.random() < 0.04:
                         new = "paused"
+                    elif decline and frng.random() < 0.25:
+                        new = "paused"
                     else:
                         new = (
                             "changed"
@@ -342,6 +366,17 @@ async def generate(
                         )
                     dues.append((did, rid, period, due_at, "done", done_at, None))
                     flagged = rng.random() < 0.01
+                    days_open = rng.randint(0, 7) if new != "stopped" else 0
+                    sales = rng.choice(("lt500k", "500k_1m", "1m_3m", "gt3m"))
+                    if failure_signals:
+                        # The decline deepens towards the stop; elsewhere a little noise around one's own level.
+                        depth = (age - (stop_day - lead)) / lead if decline else 0.0
+                        days_open = max(0, min(7, days_level - round(4 * depth) + frng.choice((-1, 0, 0, 0, 1))))
+                        drop = round(2.5 * depth) if frng.random() < 0.8 else 0
+                        noise = frng.choice((-1, 0, 0, 0, 0, 0, 1))
+                        sales = brackets[max(0, min(4, sales_level - drop + noise))]
+                        if new == "stopped":
+                            days_open = 0
                     checkins.append(
                         (
                             cid,
@@ -349,8 +384,8 @@ async def generate(
                             did,
                             False,
                             new,
-                            rng.randint(0, 7) if new != "stopped" else 0,
-                            rng.choice(("lt500k", "500k_1m", "1m_3m", "gt3m")),
+                            days_open,
+                            sales,
                             flagged,
                             done_at,
                         )

@@ -49,6 +49,12 @@ def commands_for(role: Role) -> list[BotCommand]:
         ],
     }
     by_role[Role.PSM] = [by_role[Role.TKSK][0], *by_role[Role.TKSK][-2:]]
+    # Monitoring in the field (visit reports and their figures).
+    report = BotCommand(command="pemantauan", description=_("Visits and risk"))
+    for field_role in (Role.TKSK, Role.PSM):
+        by_role[field_role] = [*by_role[field_role],
+                               BotCommand(command="kunjungan", description=_("Record a visit")), report]
+    by_role[Role.CASEWORKER] = [*by_role[Role.CASEWORKER], report]
     desk = BotCommand(command="web", description=_("Sign in to the web desk"))
     for role_with_desk in (Role.CASEWORKER, Role.TKSK, Role.PSM):
         by_role[role_with_desk] = [*by_role[role_with_desk], desk]
