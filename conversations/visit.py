@@ -118,7 +118,7 @@ STALE = N_("This button is no longer active. Please use the latest message.")
 async def kunjungan(message: Message, command: CommandObject, session: AsyncSession, role: Role,
                     account: TelegramAccount, state: FSMContext) -> None:
     """``/kunjungan NAME``: pick the recipient (name or desa, own kecamatan); plain: how to start."""
-    from handlers.recipient_card import RcCb
+    from services.monitoring.card import RcCb
 
     worker = worker_of(role, account)
     if worker is None:

@@ -19,7 +19,6 @@ from datetime import timedelta
 
 from aiogram import Bot, F
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Message
 from aiogram.utils.i18n import I18n
@@ -34,20 +33,21 @@ from db.models import Recipient, TelegramAccount
 from services.audit import audit
 from services.cases.views import day_label
 from services.clock import Clock
-from services.monitoring.card import CardRefused, card_scope, load_card, refusal_message, render_card, worker_of
+from services.monitoring.card import (
+    CardRefused,
+    RcCb,
+    card_scope,
+    load_card,
+    refusal_message,
+    render_card,
+    worker_of,
+)
 from services.monitoring.plan import plan_day, planned_day_from
 
 router = Router(name="recipient_card")
 CARD_ROLES = (Role.TKSK, Role.PSM, Role.CASEWORKER, Role.ADMIN)
 router.callback_query.filter(RoleFilter(*CARD_ROLES))
 PLAN_HORIZON_DAYS = 14
-
-
-class RcCb(CallbackData, prefix="rc"):
-    action: str  # open | call | pics | visit | plan | pday
-    rid: int
-    v: int = -1  # card version (last visit id when shown); -1: not version-bound
-    arg: str = ""
 
 
 def card_keyboard(recipient_id: int, version: int, *, can_visit: bool, has_photos: bool) -> InlineKeyboardMarkup:

@@ -35,12 +35,12 @@ from bot.routing import Router
 from db.enums import BusinessStatus, CheckinDueState, InvitationKind, OnboardingState, Role
 from db.models import Case, Checkin, CheckinDue, Recipient, TelegramAccount, VisitDue
 from handlers.invitation_messages import send_invitation
-from handlers.recipient_card import RcCb
 from services.audit import audit
 from services.cases.transitions import OPEN_STATES
 from services.clock import Clock
 from services.crypto import NikCipher, mask_nik
 from services.invitations import create_invitation
+from services.monitoring.card import RcCb
 from services.monitoring.risk import risk_icon, risk_scores
 from services.onboarding.linking import settle_phone_case
 from services.onboarding.notices import PhoneConfirmCb

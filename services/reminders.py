@@ -257,7 +257,7 @@ def _digest_parts(rows: list[tuple[CheckinDue, Recipient]],
                   settings: Settings) -> list[tuple[str, InlineKeyboardMarkup]]:
     """The digest in parts of at most 30 people, each person with buttons to open the card, call and plan a
     visit (``handlers/recipient_card.py``: every press re-checks the kecamatan)."""
-    from handlers.recipient_card import RcCb
+    from services.monitoring.card import RcCb
 
     parts = []
     for start in range(0, len(rows), DIGEST_PEOPLE_PER_PART):

@@ -250,7 +250,7 @@ def _monitoring_buttons(case: Case, actor: Actor) -> list[InlineKeyboardButton]:
     """From a case to the recipient card (handlers/recipient_card.py) and, once a visit is planned, to its report."""
     if case.recipient_id is None or actor.role not in ("tksk", "psm") or actor.kecamatan_id != case.kecamatan_id:
         return []
-    from handlers.recipient_card import RcCb
+    from services.monitoring.card import RcCb
 
     buttons = [InlineKeyboardButton(text=_("📇 Recipient card"),
                                     callback_data=RcCb(action="open", rid=case.recipient_id).pack())]

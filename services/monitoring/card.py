@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
+from aiogram.filters.callback_data import CallbackData
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,6 +40,15 @@ EQUIPMENT_LABELS = {
     "in_use": N_("equipment in use"), "partly": N_("equipment partly used"),
     "unused": N_("equipment not used"), "broken": N_("equipment broken"),
 }
+
+
+class RcCb(CallbackData, prefix="rc"):
+    """The recipient card's buttons (handlers/recipient_card.py), also put in digests, lists and case cards."""
+
+    action: str  # open | call | pics | visit | plan | pday
+    rid: int
+    v: int = -1  # card version (last visit id when shown); -1: not version-bound
+    arg: str = ""
 
 
 class CardRefusal(StrEnum):

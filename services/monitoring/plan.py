@@ -126,7 +126,7 @@ def weekly_list_text(rows, risks, *, settings: Settings, now: datetime, kecamata
 
 
 def card_buttons(rows) -> InlineKeyboardMarkup:  # type: ignore[no-untyped-def]
-    from handlers.recipient_card import RcCb
+    from services.monitoring.card import RcCb
 
     buttons = [InlineKeyboardButton(text=f"{n}. {r.name[:28]}", callback_data=RcCb(action="open", rid=r.id).pack())
                for n, (r, _plan) in enumerate(rows[:LIST_BUTTONS], 1)]

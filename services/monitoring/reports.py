@@ -134,8 +134,8 @@ def _pct(part: int, whole: int) -> str:
 
 def _row(c: Coverage) -> str:
     return _("{label}: {v30} in 30 days, {v90} in 90 days (of {n})").format(
-        label=html.escape(c.label) if c.label else _("All"), v30=_pct(c.visited_30, c.recipients), v90=_pct(c.visited_90, c.recipients),
-        n=c.recipients)
+        label=html.escape(c.label) if c.label else _("All"), v30=_pct(c.visited_30, c.recipients),
+        v90=_pct(c.visited_90, c.recipients), n=c.recipients)
 
 
 def report_text(report: MonitoringReport, *, settings: Settings, max_rows: int = 10) -> str:

@@ -110,7 +110,7 @@ async def test_search_by_desa_and_status_filters(sandbox: SandboxRun, people: Pe
 
 
 async def test_card_refusals(sandbox: SandboxRun, people: People, world: World) -> None:
-    from handlers.recipient_card import RcCb
+    from services.monitoring.card import RcCb
 
     tksk, other_tksk, siti = people.tksk, people.other_tksk, people.siti
     await tksk.send("/penerima")

@@ -95,7 +95,7 @@ async def test_digest_has_call_and_plan_a_visit_buttons(sandbox: SandboxRun, peo
     assert plan is not None and plan.planned_on.isoformat() == "2026-03-03"
 
     # The other kecamatan's TKSK cannot plan a visit to Siti by replaying the button.
-    from handlers.recipient_card import RcCb
+    from services.monitoring.card import RcCb
 
     await people.other_tksk.press_callback(digest.message_id, RcCb(action="pday", rid=world.recipient.id,
                                                                    arg="20260304").pack())

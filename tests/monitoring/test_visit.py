@@ -182,7 +182,7 @@ async def test_visit_moves_a_planned_case_on_and_the_recipient_is_told(
 
 
 async def test_visit_refusals(sandbox: SandboxRun, people: People, world: World) -> None:
-    from handlers.recipient_card import RcCb
+    from services.monitoring.card import RcCb
 
     other_tksk, tksk = people.other_tksk, people.tksk
     card = await _open_card(tksk)
