@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -303,6 +304,25 @@ class ReportsSettings(_Section):
     significance: float = Field(0.05, gt=0, lt=0.5)
 
 
+class PrivacySettings(_Section):
+    """UU PDP 27/2022: answering people's requests, retention, breaches, the data protection officer."""
+
+    # Hours within which a request (see, correct, restrict, delete) and a breach notice must be answered.
+    answer_hours: float = Field(72, gt=0)
+    # Hours before that deadline when Dinas Sosial (and the TKSK for a correction) is reminded.
+    remind_before_hours: float = Field(24, ge=0)
+    # The last day of the program's monitoring; a person's participation ends then, or when they leave.
+    program_end: date | None = None
+    # Days personal data is kept after a person's participation ended; then it is anonymised.
+    retention_days_after_program: int = Field(1825, ge=0)
+    # The data protection officer (Art. 53), shown in /privasi.
+    dpo_name: str = "Pejabat Pelindungan Data Pribadi, Dinas Sosial Provinsi Kalimantan Timur"
+    dpo_email: str = ""
+    dpo_phone: str = ""
+    # Who receives breach notifications (the supervising authority, Art. 46).
+    authority_name: str = "Lembaga Pelindungan Data Pribadi"
+
+
 class SandboxSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
@@ -435,6 +455,7 @@ class Settings(BaseSettings):
     web: WebSettings = Field(default_factory=WebSettings)
     assessment: AssessmentSettings = Field(default_factory=AssessmentSettings)
     bast: BastSettings = Field(default_factory=BastSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
 
     @model_validator(mode="after")
     def _pool_fits_concurrency(self) -> Settings:

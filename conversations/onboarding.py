@@ -848,12 +848,20 @@ async def privacy(message: Message, account: TelegramAccount | None, role: Role,
         if agreed is not None:
             text += "\n\n" + _("You agreed on {date} WITA (text version {version}).").format(
                 date=_wita(agreed.at, settings), version=html.escape(agreed.text_version))
-        text += "\n" + _("To see or correct your data, ask your TKSK or Dinas Sosial.")
+        from conversations.privacy import dpo_text, menu_rows, open_requests_text
+
+        pending, cancel_rows = await open_requests_text(session, account, settings)
+        text += "\n\n" + _("Choose what you want to do with your data:")
+        if pending:
+            text += "\n\n" + pending
+        text += "\n\n" + dpo_text(settings)
         await message.answer(text, reply_markup=InlineKeyboardMarkup(inline_keyboard=[
-            [_btn(_("🚪 Withdraw my consent"), "wd")],
+            *menu_rows(), [_btn(_("🚪 Withdraw my consent"), "wd")], *cancel_rows,
         ]))
         return
-    await message.answer(text)
+    from conversations.privacy import dpo_text
+
+    await message.answer(text + "\n\n" + dpo_text(settings))
 
 
 @router.callback_query(OnbCb.filter(F.action.in_({"wd", "wdyes", "wdno"})))
@@ -888,6 +896,11 @@ async def withdraw(
     await state.clear()
     recipient = await consent_rules.withdraw(session, clock, settings, account=account, language=i18n.current_locale)
     if recipient is not None:
+        from db.enums import PrivacyRequestKind
+        from services.privacy.requests import record_done
+
+        await record_done(session, clock, account=account, recipient=recipient, kind=PrivacyRequestKind.WITHDRAWAL,
+                          answer="consent withdrawn, account unlinked, reminders stopped")
         await notify_withdrawn(messenger, session, recipient)
     await query.message.answer(
         _("Your consent has been withdrawn. This account is no longer linked and you will get no more reminders. "

@@ -160,3 +160,18 @@ class Verdict(StrEnum):
     LAYAK = "layak"
     MERAGUKAN = "meragukan"
     TIDAK_LAYAK = "tidak_layak"
+
+
+class PrivacyRequestKind(StrEnum):
+    ACCESS = "access"            # see what is held
+    CORRECTION = "correction"
+    RESTRICTION = "restriction"  # stop reminders and announcements, keep the records
+    DELETION = "deletion"
+    WITHDRAWAL = "withdrawal"    # consent withdrawn
+
+
+class PrivacyRequestState(StrEnum):
+    OPEN = "open"
+    ANSWERED = "answered"  # answered without a change (e.g. the data was sent)
+    APPLIED = "applied"    # done as asked (with what is kept recorded)
+    REFUSED = "refused"    # with a reason

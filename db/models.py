@@ -89,6 +89,10 @@ class Recipient(Base):
     joined_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # UU PDP: processing restricted at the person's request (no reminders, no broadcasts), and the moment the
+    # person's identifying data was removed (retention ended, or deleted at their request).
+    restricted_at: Mapped[datetime | None]
+    anonymised_at: Mapped[datetime | None]
 
     kecamatan: Mapped[Kecamatan] = relationship(lazy="joined")
 
@@ -650,6 +654,71 @@ class VisitDue(Base):
     updated_at: Mapped[datetime]
 
 
+class PrivacyRequest(Base):
+    """A person's request under UU PDP (see, correct, restrict, delete, withdraw consent), answered within
+    ``privacy.answer_hours``; the scan reminds before the deadline and escalates when it passes."""
+
+    __tablename__ = "privacy_requests"
+    __table_args__ = (Index("ix_privacy_requests_state_due", "state", "due_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("recipients.id"), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("telegram_accounts.id"))
+    kind: Mapped[str] = mapped_column(String(12))
+    state: Mapped[str] = mapped_column(String(10))
+    # What the person asked, in their words (a correction); NIK-like numbers are masked before storing.
+    details: Mapped[str | None] = mapped_column(Text)
+    voice_file_id: Mapped[str | None] = mapped_column(String(200))
+    # Sent from a relative's phone (a proxy account): Dinas Sosial checks who asked before applying.
+    via_proxy: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    reminded_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
+    claimed_until: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(200))
+    # The answer as told to the person, and what is kept for the program's public-interest duty (Art. 15).
+    answer: Mapped[str | None] = mapped_column(Text)
+    kept_note: Mapped[str | None] = mapped_column(Text)
+
+
+class PrivacyBreach(Base):
+    """A personal-data breach: what happened, when, who is affected; the people and the supervising authority
+    must be told within ``privacy.answer_hours`` of its discovery."""
+
+    __tablename__ = "privacy_breaches"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    description: Mapped[str] = mapped_column(Text)
+    data_kinds: Mapped[str] = mapped_column(String(300), default="")
+    occurred_at: Mapped[datetime | None]
+    discovered_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    affected_query: Mapped[dict[str, Any]] = mapped_column(JSON)
+    affected_count: Mapped[int] = mapped_column(Integer, default=0)
+    measures: Mapped[str] = mapped_column(Text, default="")
+    notify_due_at: Mapped[datetime] = mapped_column(index=True)
+    people_notified_at: Mapped[datetime | None]
+    authority_notified_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
+    claimed_until: Mapped[datetime | None]
+
+
+class PrivacyBreachPerson(Base):
+    """One person affected by a breach, and when their notice was queued."""
+
+    __tablename__ = "privacy_breach_people"
+    __table_args__ = (UniqueConstraint("breach_id", "recipient_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    breach_id: Mapped[int] = mapped_column(ForeignKey("privacy_breaches.id", ondelete="CASCADE"), index=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"), index=True)
+    notified_at: Mapped[datetime | None]
+
+
 __all__ = [
     "AidItem",
     "AidPackage",
@@ -674,6 +743,9 @@ __all__ = [
     "Kabupaten",
     "Kecamatan",
     "Photo",
+    "PrivacyBreach",
+    "PrivacyBreachPerson",
+    "PrivacyRequest",
     "Recipient",
     "Reminder",
     "Staff",

@@ -29,6 +29,7 @@ def build_root_router() -> Router:
         kept,
         obstacle,
         onboarding,
+        privacy,
         visit,
         worker_onboarding,
     )
@@ -57,6 +58,7 @@ def build_root_router() -> Router:
         # Feature routers, before the fallback.
         broadcast.router,
         onboarding.router,
+        privacy.router,
         worker_onboarding.router,
         staff_invites.router,
         staff_web.router,

@@ -59,6 +59,8 @@ class NikCipher:
         return nonce + AESGCM(self._enc_key).encrypt(nonce, nik.encode(), b"nik")
 
     def decrypt(self, blob: bytes) -> str:
+        if not blob:
+            return ""  # removed when the person was anonymised (services/privacy/anonymise.py)
         return AESGCM(self._enc_key).decrypt(blob[:_NONCE_BYTES], blob[_NONCE_BYTES:], b"nik").decode()
 
 

@@ -142,6 +142,9 @@ async def _handle(session: AsyncSession, messenger: Messenger, row: Reminder, *,
     if due is None or recipient is None or due.state != CheckinDueState.OPEN:
         row.status, row.error = ReminderStatus.SKIPPED, "period closed"
         return
+    if recipient.restricted_at is not None or recipient.anonymised_at is not None:
+        row.status, row.error = ReminderStatus.SKIPPED, "processing restricted (UU PDP)"
+        return
     if row.kind == MISSED_KIND:
         due.state, due.missed_at = CheckinDueState.MISSED, now
         await set_business_status(session, recipient, BusinessStatus.UNKNOWN, now=now)

@@ -8,6 +8,7 @@ from bot.cli import importing as _importing  # noqa: F401
 from bot.cli import jobs as _jobs  # noqa: F401
 from bot.cli import keys as _keys  # noqa: F401
 from bot.cli import monitoring as _monitoring  # noqa: F401
+from bot.cli import privacy as _privacy  # noqa: F401  (uep privacy …, uep audit)
 from bot.cli import reports as _reports  # noqa: F401
 from bot.cli import run as _run  # noqa: F401
 from bot.cli import sandbox as _sandbox  # noqa: F401

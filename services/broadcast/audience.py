@@ -77,7 +77,8 @@ def _region_clause(audience: Audience, kecamatan_col: ColumnElement[int]) -> Col
 def recipient_clause(audience: Audience) -> ColumnElement[bool]:
     if not audience.recipients:
         return false()
-    parts = [Recipient.onboarding_state != OnboardingState.DECLINED, _region_clause(audience, Recipient.kecamatan_id)]
+    parts = [Recipient.onboarding_state != OnboardingState.DECLINED, _region_clause(audience, Recipient.kecamatan_id),
+             Recipient.restricted_at.is_(None)]  # UU PDP: a restricted person gets no announcements
     if audience.business_types:
         parts.append(Recipient.business_type.in_(audience.business_types))
     if audience.onboarding_states:
