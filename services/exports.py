@@ -41,7 +41,7 @@ from sqlalchemy.sql import Select
 
 from bot.config import Settings
 from db.enums import PhotoStatus, StaffRole, WorkerRole
-from db.models import Case, Checkin, CheckinDue, FieldWorker, Kabupaten, Kecamatan, Photo, Recipient, Staff
+from db.models import Case, Checkin, CheckinDue, FieldWorker, Kabupaten, Kecamatan, Photo, Recipient, Staff, Visit
 from services.audit import audit
 from services.clock import Clock
 from services.crypto import NikCipher, mask_nik
@@ -159,6 +159,8 @@ def _columns(kind: str) -> tuple[list[_Column], Select[Any]]:
             _Column("longitude", C.longitude, "number"),
             _Column("is_extra", C.is_extra, "bool"),
             _Column("reuse_flagged", C.reuse_flagged, "bool"),
+            # Reported by a TKSK/PSM visit for someone who had not reported the period (services/monitoring).
+            _Column("assisted_by_visit", select(Visit.id).where(Visit.checkin_id == C.id).exists(), "bool"),
         ]
         stmt = (
             select(*(c.expr for c in cols))

@@ -38,6 +38,7 @@ from db.models import Case, FieldWorker, Kecamatan, Recipient, Reminder, Telegra
 from services.cases.notify import staff_accounts
 from services.i18n_labels import case_state_label
 from services.monitoring.risk import next_visit_day, risk_icon, risk_scores, why
+from services.outgoing.priority import Priority
 from services.schedule import local_at, outside_quiet_hours
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,8 @@ WEEKLY_KIND = "visit_list"
 LEASE = timedelta(minutes=5)
 # Card buttons in one weekly list message (Telegram allows 100; a long list says how to see the rest).
 LIST_BUTTONS = 30
+# Up to this many overdue visits are named in the notice to Dinas Sosial; more are counted per kecamatan.
+OVERDUE_NAMES = 40
 
 
 async def ensure_plan_rows(session: AsyncSession, *, now: datetime, settings: Settings, limit: int = 5000) -> int:
@@ -239,9 +242,13 @@ def overdue_text(late, *, now: datetime, settings: Settings) -> list[str]:  # ty
             name=html.escape(r.name), desa=html.escape(r.desa or "-"), days=days))
     lines = [_("🏠 Visits more than {days} days late ({n}):").format(
         days=settings.monitoring.overdue_notice_days, n=len(late))]
+    names = len(late) <= OVERDUE_NAMES  # a long backlog (the first run on a roster) is counted, not listed
     for kec, items in sorted(by_kec.items()):
         lines.append(f"<b>{html.escape(kec)}</b> ({len(items)})")
-        lines.extend(items)
+        if names:
+            lines.extend(items)
+    if not names:
+        lines.append(_("/pemantauan shows the visit coverage of each kecamatan."))
     lines.append(_("Please ask the TKSK and PSM of these kecamatan to plan the visits."))
     return _chunks(lines)
 
@@ -275,7 +282,7 @@ async def deliver_visit_notices(ctx: AppContext, messenger: Messenger, now: date
             worker = await session.get(FieldWorker, visit.worker_id) if visit.worker_id else None
             with messenger.speaking_to(account):
                 text = visit_notice_text(visit, case, worker, settings)
-                result = await messenger.send(account, text)
+                result = await messenger.send(account, text, priority=Priority.CASE)
             row.attempts += 1
             if result.ok:
                 row.status, row.sent_at = ReminderStatus.SENT, now

@@ -100,6 +100,19 @@ async def test_visit_without_location_is_an_assisted_checkin_and_opens_cases(
         plan = await s.scalar(select(VisitDue).where(VisitDue.recipient_id == world.recipient.id))
         assert plan.due_at.isoformat().startswith("2026-04-01")
 
+    # The export marks the check-in as reported through a visit.
+    import csv
+    import io
+
+    from services.exports import export_checkins
+
+    buf = io.BytesIO()
+    async with sandbox.ctx.session_factory() as s:
+        await export_checkins(s, buf, fmt="csv", settings=sandbox.ctx.settings, cipher=sandbox.ctx.cipher,
+                              clock=sandbox.ctx.clock)
+    rows = list(csv.DictReader(io.StringIO(buf.getvalue().decode("utf-8-sig")), delimiter=";"))
+    assert [r["lewat_kunjungan"] for r in rows] == ["Ya"], rows
+
     # The card shows the visit and marks the check-in as assisted.
     fresh = await _open_card(tksk)
     assert "berpendamping" in fresh.text and "tanpa lokasi" in fresh.text and "Nurhayati" in fresh.text
