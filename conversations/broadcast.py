@@ -59,6 +59,7 @@ from db.enums import BusinessStatus, OnboardingState, Role
 from db.models import Broadcast, Kabupaten, Kecamatan, TelegramAccount
 from services.broadcast import deliveries as dl
 from services.broadcast.audience import Audience, AudienceCount, count_audience
+from services.broadcast.limits import CAPTION_LIMIT, MAX_AHEAD, TEXT_LIMIT
 from services.broadcast.progress import FailedListCb, progress_text
 from services.clock import Clock
 from services.i18n_labels import ONBOARDING_LABELS, business_status_label, business_type_label
@@ -67,9 +68,6 @@ router = Router(name="broadcast")
 # Every message handler here is for these roles: checked once, so other people's messages skip the router at once.
 router.message.filter(RoleFilter(*STAFF_ROLES))
 
-CAPTION_LIMIT = 1024
-TEXT_LIMIT = 4096
-MAX_AHEAD = timedelta(days=90)
 
 
 class Compose(StatesGroup):

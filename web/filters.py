@@ -12,7 +12,7 @@ from babel.dates import format_date, format_datetime
 
 from bot.config import Settings
 from services.cases.views import ACTION_LABELS, duration
-from services.desk.labels import consent_label, onboarding_label
+from services.desk.labels import broadcast_status_label, consent_label, onboarding_label
 from services.i18n_labels import (
     business_status_label,
     business_type_label,
@@ -57,7 +57,7 @@ def install(env: jinja2.Environment, settings: Settings) -> None:
     env.filters.update(
         wita=wita, day=day, kind=case_kind_label, state=case_state_label, urgency=urgency_label,
         business=business, business_status=business_status_label, action=action_label, rupiah=rupiah,
-        late=late, onboarding=onboarding_label, consent=consent_label,
+        late=late, onboarding=onboarding_label, consent=consent_label, broadcast_status=broadcast_status_label,
     )
     env.globals["query"] = _query
 

@@ -93,6 +93,23 @@ async def create_broadcast(
     return broadcast
 
 
+async def cancel_scheduled(
+    session: AsyncSession, clock: Clock, broadcast_id: int, *, actor: str, actor_account_id: int | None
+) -> bool:
+    """Cancel a broadcast that has not started yet (audited). False when it is already sending, done or
+    cancelled: the conditional UPDATE never races with the scan that starts it."""
+    result = await session.execute(
+        update(Broadcast)
+        .where(Broadcast.id == broadcast_id, Broadcast.status == BroadcastStatus.SCHEDULED)
+        .values(status=BroadcastStatus.CANCELLED)
+    )
+    if result.rowcount != 1:
+        return False
+    audit(session, clock, actor=actor, actor_account_id=actor_account_id, action="broadcast.cancel",
+          target=f"broadcast:{broadcast_id}")
+    return True
+
+
 async def start_broadcast(session: AsyncSession, broadcast: Broadcast, now: datetime) -> int:
     """Create every delivery row (one INSERT … SELECT, nothing loaded into Python) and mark it sending."""
     audience = Audience.from_json(broadcast.audience)

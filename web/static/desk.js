@@ -22,3 +22,21 @@ if (widget) {
   script.setAttribute("data-size", "large");
   widget.appendChild(script);
 }
+// The live audience count under the broadcast form: what the server counts for the current choices.
+const compose = document.getElementById("compose");
+const countBox = document.getElementById("audience-count");
+if (compose && countBox) {
+  let pending = null;
+  const refresh = () => {
+    const params = new URLSearchParams();
+    for (const [key, value] of new FormData(compose)) {
+      if (!["csrf", "text_id", "text_en", "at", "when"].includes(key)) params.append(key, value);
+    }
+    fetch(`${countBox.dataset.countUrl}?${params}`, { credentials: "same-origin" })
+      .then((answer) => (answer.ok ? answer.json() : null))
+      .then((data) => { if (data) countBox.textContent = data.text; })
+      .catch(() => {});
+  };
+  compose.addEventListener("change", () => { clearTimeout(pending); pending = setTimeout(refresh, 150); });
+  refresh();
+}
