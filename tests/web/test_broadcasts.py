@@ -60,7 +60,8 @@ async def test_a_planned_announcement_can_be_cancelled_once(desk: Desk, people: 
                 assert answer.status == 200
     async with ctx.session_factory() as s:
         assert (await s.get(Broadcast, b.id)).status == BroadcastStatus.CANCELLED
-        cancels = await s.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "broadcast.cancel"))
+        cancels = await s.scalar(
+            select(func.count()).select_from(AuditLog).where(AuditLog.action == "broadcast.cancel"))
     assert cancels == 1
 
 
