@@ -60,6 +60,8 @@ async def test_a_caseworker_sees_a_masked_nik_and_an_admin_reveals_it_audited(
             html = await page.text()
         assert mask_nik(nik) in html and nik not in html
         assert "Tampilkan NIK lengkap" not in html
+        # The risk score and why (services/monitoring/risk.py): never visited since the aid.
+        assert "Risiko 1: kunjungan terlambat" in html
         async with budi.post(f"/people/{world.recipient.id}/nik", data={"csrf": csrf_of(html)}) as answer:
             assert answer.status == 404 and nik not in await answer.text()
         async with budi.post(f"/people/{world.recipient.id}/phone", data={"csrf": csrf_of(html)}) as answer:

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from services.desk.people import as_nik, look_up_phone, recipient_record, reveal_nik, search_people
+from services.monitoring.risk import risk_line, risk_scores
 from web.app import render
 from web.forms import checked_form, int_arg, viewer_of
 from web.keys import CTX, DB, NOW
@@ -34,7 +35,9 @@ async def _person(request: web.Request, **extra: object) -> web.Response:
     ctx = request.app[CTX]
     record = await recipient_record(request[DB], ctx.cipher, viewer, int(request.match_info["recipient_id"]),
                                     now=request[NOW])
-    values = {"r": record, "full_nik": None, "phone": None, "phone_asked": False}
+    risks = await risk_scores(request[DB], [record.recipient.id], now=request[NOW], settings=ctx.settings)
+    values = {"r": record, "full_nik": None, "phone": None, "phone_asked": False,
+              "risk": risk_line(risks[record.recipient.id], ctx.settings)}  # services/monitoring/risk.py
     values.update(extra)
     return render(request, "person.html", values)
 
