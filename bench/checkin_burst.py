@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/checkin_burst.py                          # 1,500 people starting within one minute
     .venv/bin/python bench/checkin_burst.py --spread 0 --think 0     # stress: all at once, no pause between taps
+    .venv/bin/python bench/checkin_burst.py --people 300 --rtt-ms 100   # issue #24: real-world Telegram latency
 
 Every person does the seven-tap "running" check-in with one photo. Each starts at a random moment within
 ``--spread`` seconds (everyone opening the reminder of 08:00 within the same minute) and pauses
@@ -10,7 +11,8 @@ Every person does the seven-tap "running" check-in with one photo. Each starts a
 per update: from a person's action to the bot's answer to it, measured here with ``time.perf_counter``.
 The emulator and the simulated people run in this process; the bot runs as ``uep run`` (polling, scheduler on)
 in a process of its own against a fresh SQLite file. ``--profile PATH`` keeps a cProfile of the bot during the
-burst only.
+burst only. ``--rtt-ms`` delays every Bot API answer of the emulator (set after the warm-up), as a real
+network does; the bot's log is searched for "database is locked".
 """
 
 from __future__ import annotations
@@ -106,6 +108,7 @@ async def main() -> None:
     ap.add_argument("--spread", type=float, default=60.0, help="seconds over which the people start")
     ap.add_argument("--think", type=float, default=1.0, help="mean pause between one person's taps, seconds")
     ap.add_argument("--profile", help="write a cProfile of the bot process during the burst to this file")
+    ap.add_argument("--rtt-ms", type=float, default=0.0, help="delay of every Bot API answer during the burst, ms")
     args = ap.parse_args()
     rng = random.Random(7)
     with tempfile.TemporaryDirectory() as tmp:
@@ -138,6 +141,7 @@ async def main() -> None:
             # A picture of their own each: the same picture from everyone would (rightly) be flagged as reuse.
             jpegs = [make_jpeg(640, 480, seed=1000 + i) for i in range(args.people)]
             latencies: list[float] = []
+            emulator.set_rtt(args.rtt_ms / 1000)
             if args.profile:
                 proc.send_signal(signal.SIGUSR1)
             t = time.perf_counter()
@@ -156,6 +160,9 @@ async def main() -> None:
                 await asyncio.sleep(1)
                 done, stored = await _count(url)
             latencies.sort()
+            log_file.flush()
+            locked = (await asyncio.to_thread(Path(f"{tmp}/bot.log").read_text, errors="replace")).count(
+                "database is locked")
 
             def pct(q: float) -> float:
                 return latencies[max(0, round(len(latencies) * q) - 1)] * 1000
@@ -164,12 +171,13 @@ async def main() -> None:
             # A press answered after Telegram's 15 s is refused; the bot records the choice anyway (counted apart).
             late = [v for v in emulator.violations if "query is too old" in str(v)]
             violations = [v for v in emulator.violations if v not in late]
-            print(f"{args.people} people starting within {args.spread:g} s, ~{args.think:g} s between taps: "
+            print(f"{args.people} people starting within {args.spread:g} s, ~{args.think:g} s between taps, "
+                  f"{args.rtt_ms:g} ms per Bot API call: "
                   f"{len(latencies)} updates, {done} check-ins and {stored} photos stored, {apologies} apologies, "
                   f"{len(violations)} refused requests, {len(late)} button answers too late; burst {wall:.1f} s "
                   f"({len(latencies) / wall:.0f} updates/s); latency per update p50 "
                   f"{statistics.median(latencies) * 1000:.0f} ms, p90 {pct(0.90):.0f} ms, p99 {pct(0.99):.0f} ms, "
-                  f"max {latencies[-1] * 1000:.0f} ms")
+                  f"max {latencies[-1] * 1000:.0f} ms; 'database is locked' {locked}×")
             for v in violations[:5]:
                 print("  refused:", v)
             assert done == args.people, "every check-in is stored"

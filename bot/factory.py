@@ -17,6 +17,7 @@ from bot.inline_filters import inline_magic_filters
 from bot.layout import FitKeyboardsMiddleware
 from bot.middlewares import DbSessionMiddleware, IdentityMiddleware, ThrottlingMiddleware
 from bot.middlewares.metrics import MessageMetricsMiddleware, UpdateMetricsMiddleware
+from bot.speaking import CommitBeforeSpeaking
 from bot.telegram_session import PinnedAiohttpSession
 from db.account_cache import AccountCache
 from db.fsm_storage import DatabaseStorage
@@ -28,6 +29,7 @@ def create_bot(ctx: AppContext, *, token: str | None = None) -> Bot:
     api = TelegramAPIServer.from_base(ctx.settings.telegram.api_base)
     session = PinnedAiohttpSession(api=api)
     session.middleware(MessageMetricsMiddleware())  # first: it sees what the others let through or raise
+    session.middleware(CommitBeforeSpeaking())  # commit, then speak: see bot/speaking.py
     session.middleware(IgnoreExpiredCallbackAnswers())
     session.middleware(FitKeyboardsMiddleware())  # no inline label cut off on a 360-px phone
     # Every message counts against the pacer's budget; a 429 anywhere pauses all sending.

@@ -5,6 +5,10 @@ Outside an update every send waits for the shared pacer (``ctx.pacer``) with its
 
 A 403 from Telegram (the person blocked the bot or deleted their account) marks the account unreachable
 instead of failing the caller; the caller decides whom to tell.
+
+Every failure has a kind (:func:`failure_kind`): 429, 5xx (JSON, or an HTML page from a proxy, which aiogram
+raises as ``ClientDecodeError``), dropped connections and time-outs are transient (``RETRY``: the outbox sends
+again from the row, with backoff); only a 4xx that Telegram means (403 → ``BLOCKED``, 400 …) is final.
 """
 
 from __future__ import annotations
@@ -17,8 +21,16 @@ from enum import StrEnum
 from typing import Any
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError, TelegramRetryAfter
+from aiogram.exceptions import (
+    ClientDecodeError,
+    TelegramAPIError,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.types import Message
+from aiohttp import ClientError
 
 from bot.i18n import CatalogI18n
 from db.models import TelegramAccount
@@ -98,20 +110,20 @@ class Messenger:
                     message = await method(**kwargs)
             else:
                 message = await method(**kwargs)
-        except TelegramForbiddenError as exc:
-            now = self.clock.now()
-            account.blocked_at = now
-            if account.recipient is not None and account.recipient.unreachable_since is None:
-                account.recipient.unreachable_since = now
-            log.info("account %s is unreachable (403)", account.id)
-            return SendResult(SendOutcome.BLOCKED, error=exc.message)
-        except TelegramRetryAfter as exc:
-            return SendResult(SendOutcome.RETRY, retry_after=float(exc.retry_after), error="429")
-        except TelegramAPIError as exc:
-            log.warning("send to account %s failed: %s", account.id, type(exc).__name__)
-            return SendResult(SendOutcome.RETRY if _transient(exc) else SendOutcome.FAILED, error=exc.message)
-        except (TimeoutError, OSError) as exc:
-            return SendResult(SendOutcome.RETRY, error=type(exc).__name__)
+        except Exception as exc:
+            outcome = failure_kind(exc)
+            if outcome is None:
+                raise
+            if outcome is SendOutcome.BLOCKED:
+                now = self.clock.now()
+                account.blocked_at = now
+                if account.recipient is not None and account.recipient.unreachable_since is None:
+                    account.recipient.unreachable_since = now
+                log.info("account %s is unreachable (403)", account.id)
+            else:
+                log.warning("send to account %s failed (%s): %s", account.id, outcome.value, type(exc).__name__)
+            retry_after = float(exc.retry_after) if isinstance(exc, TelegramRetryAfter) else None
+            return SendResult(outcome, retry_after=retry_after, error=failure_text(exc))
         if account.blocked_at is not None:
             account.blocked_at = None
             if account.recipient is not None:
@@ -119,7 +131,26 @@ class Messenger:
         return SendResult(SendOutcome.SENT, message=message)
 
 
-def _transient(exc: TelegramAPIError) -> bool:
-    from aiogram.exceptions import TelegramNetworkError, TelegramServerError
+def failure_kind(exc: BaseException) -> SendOutcome | None:
+    """What a failed Bot API call means: BLOCKED (403), RETRY (transient), FAILED (a final 4xx); None when
+    ``exc`` is not a failure of the call at all (a bug of ours: let it raise)."""
+    if isinstance(exc, TelegramForbiddenError):
+        return SendOutcome.BLOCKED
+    if isinstance(exc, TelegramRetryAfter | TelegramServerError | TelegramNetworkError | ClientDecodeError):
+        return SendOutcome.RETRY
+    if isinstance(exc, TelegramAPIError):
+        return SendOutcome.FAILED
+    if isinstance(exc, TimeoutError | ClientError | OSError):
+        return SendOutcome.RETRY
+    return None
 
-    return isinstance(exc, TelegramServerError | TelegramNetworkError)
+
+def failure_text(exc: BaseException) -> str:
+    """A short description for the row (Telegram's own words; never the request, which may hold user text)."""
+    if isinstance(exc, TelegramRetryAfter):
+        return f"429 retry after {exc.retry_after}"
+    if isinstance(exc, TelegramAPIError):
+        return exc.message[:300]
+    if isinstance(exc, ClientDecodeError):
+        return "undecodable answer (not JSON: an HTML error page?)"
+    return type(exc).__name__

@@ -8,6 +8,7 @@ import contextlib
 
 from bot.app import BotApp, background_worker
 from services.broadcast.worker import broadcast_worker
+from services.outgoing.outbox import OutboxSender
 
 
 @background_worker
@@ -30,3 +31,11 @@ async def web_desk(app: BotApp) -> None:
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()
+
+
+@background_worker
+async def outbox_sender(app: BotApp) -> None:
+    """The outbox sender (services/outgoing/outbox.py): woken by each commit that writes outbox rows."""
+    sender = OutboxSender(app.ctx, app.messenger)
+    app.outbox = sender  # type: ignore[attr-defined]  (tests run it after moving the clock)
+    await sender.run()

@@ -426,6 +426,13 @@ async def confirm(
     now = ctx.clock.now()
     result = await submit_checkin(session, account.recipient, answers, settings=settings, now=now)
     await state.clear()
+    told = None
+    if result.stopped_case is not None:
+        from services.cases.alerts import alert_new_case
+
+        told = await alert_new_case(messenger, session, result.stopped_case, settings=settings)
+    # Commit, then speak: the check-in, the cleared state and any alert are committed together by the first
+    # request below, so a second press of "Kirim" finds the conversation done and stores nothing twice.
     await _edit_done(query, _("✅ Report sent."))
     thanks = _("Thank you! Your report is saved.")
     if result.checkin.is_extra:
@@ -433,17 +440,13 @@ async def confirm(
     if result.next_due is not None:
         day = result.next_due.due_at.astimezone(settings.program.tz).strftime("%d-%m-%Y")
         thanks += "\n" + _("Your next report is due on {day}.").format(day=day)
-    if result.stopped_case is not None:
+    if told is not None and told.tksk is not None:
         thanks += "\n" + _("We are sorry your business stopped. Your TKSK has been told and will contact you.")
+    elif told is not None:
+        thanks += "\n" + _("We are sorry your business stopped. Dinas Sosial has been told and will contact you.")
     await message.answer(thanks, reply_markup=recipient_main_menu())
-    if result.stopped_case is not None:
-        from services.cases.alerts import alert_new_case
-
-        await session.flush()
-        await alert_new_case(messenger, session, result.stopped_case, settings=settings)
     if result.photo_ids:
-        await session.commit()  # the downloader reads the rows in its own session
-        _download_soon(bot, ctx, result.photo_ids)
+        _download_soon(bot, ctx, result.photo_ids)  # the rows were committed before the replies above
     if callback_data.value == "problem":
         from conversations.obstacle import begin_obstacle_report
 

@@ -48,7 +48,7 @@ from db.enums import CaseKind, OnboardingState, Role, Urgency
 from db.models import TelegramAccount
 from handlers.keyboards import MENU_HELP, MENU_REPORT, recipient_menu
 from services.cases.alerts import alert_added_report, alert_new_case
-from services.cases.opening import open_case, tksk_account_of
+from services.cases.opening import open_case
 from services.cases.photos import PhotoRef, attach_photos
 from services.cases.transitions import Actor
 from services.cases.views import KIND_ICONS, REPORTABLE_KINDS, URGENCY_ICONS, day_label
@@ -342,20 +342,18 @@ async def submit(
     case = opened.case
     await attach_photos(session, case, photos, now=clock.now())
     await state.clear()
-    await query.answer()
-    if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
+    # Commit, then speak: the case, its alerts (outbox rows) and the cleared state are written before the
+    # first request below commits them; who is named as told is what those rows say.
     if opened.created:
-        await alert_new_case(messenger, session, case, settings=settings)
-        worker, tksk_account = await tksk_account_of(session, case.kecamatan_id)
+        told = await alert_new_case(messenger, session, case, settings=settings)
         deadline = case.take_due_at.astimezone(settings.program.tz) if case.take_due_at else None
         when = (
             day_label(deadline.date(), clock.now().astimezone(settings.program.tz).date())
             + " " + deadline.strftime("%H:%M") if deadline else "-"
         )
-        if worker is not None and tksk_account is not None:
+        if told.tksk is not None:
             nxt = _("Your TKSK {name} has been told and will contact you by {when} at the latest.").format(
-                name=html.escape(worker.name), when=when)
+                name=html.escape(told.tksk.name), when=when)
         else:
             nxt = _("Dinas Sosial has been told and will contact you by {when} at the latest.").format(when=when)
         reply = _("✅ Your report is saved as case <b>{number}</b>.").format(number=html.escape(case.number))
@@ -368,6 +366,9 @@ async def submit(
             number=html.escape(case.number))
         nxt = _("The people handling it have been told.")
     follow = _("You can follow it with 📂 Status of my reports.")
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
     target = query.message if isinstance(query.message, Message) else None
     if target is not None:
         await target.answer(f"{reply}\n{nxt}\n{follow}", reply_markup=recipient_menu(account))

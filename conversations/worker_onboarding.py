@@ -33,6 +33,8 @@ from db.enums import InvitationKind, StaffRole
 from db.models import FieldWorker, Invitation, TelegramAccount
 from services.clock import Clock
 from services.onboarding.linking import WorkerLinkOutcome, link_staff, link_worker
+from services.outgoing.outbox import enqueue
+from services.outgoing.priority import Priority
 
 router = Router(name="worker_onboarding")
 
@@ -58,7 +60,8 @@ async def _tell_inviter(session: AsyncSession, messenger: Messenger, invitation:
     if inviter is None:
         return
     with messenger.speaking_to(inviter):
-        await messenger.send(inviter, _("✅ {who} opened your invitation and is now registered.").format(who=who))
+        text = _("✅ {who} opened your invitation and is now registered.").format(who=who)
+    await enqueue(session, account=inviter, kind="invitation_used", text=text, priority=Priority.ROUTINE)
 
 
 async def begin_from_invitation(

@@ -294,6 +294,8 @@ class Reminder(Base):
 
 class Checkin(Base):
     __tablename__ = "checkins"
+    # Check-in ids appear in the TKSK's review buttons: never reused (AUTOINCREMENT on SQLite).
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id", ondelete="CASCADE"), index=True)
@@ -349,6 +351,8 @@ class Case(Base):
             "ix_cases_open_next_due", "next_due_at", "state", "kind", "kecamatan_id", "urgency", "overdue",
             sqlite_where=text("next_due_at IS NOT NULL"), postgresql_where=text("next_due_at IS NOT NULL"),
         ),
+        # Case ids name cases in buttons and numbers: never given again to another case (AUTOINCREMENT).
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -721,6 +725,7 @@ class PrivacyBreachPerson(Base):
 
 __all__ = [
     "AidItem",
+    "OutboxMessage",
     "AidPackage",
     "Assessment",
     "AuditLog",
@@ -760,3 +765,41 @@ __all__ = [
     "DeliveryStatus",
     "OnboardingState",
 ]
+
+
+class OutboxMessage(Base):
+    """A message to someone other than the person whose update is being handled (a TKSK alert, a case
+    notice): written in the caller's transaction, sent after its commit by ``services.outgoing.outbox``.
+
+    ``text`` and ``reply_markup`` are final (translated into the account's language when written); a kind with
+    a refresher (``services.outgoing.outbox.refresher``) may rebuild them, or skip the row, just before sending.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_status_due", "status", "due_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("telegram_accounts.id", ondelete="CASCADE"), index=True
+    )
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(40))
+    priority: Mapped[int] = mapped_column(Integer, default=2)
+    text: Mapped[str] = mapped_column(Text)
+    reply_markup: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    photo: Mapped[str | None] = mapped_column(String(300))
+    # Voice notes and photos sent after the message, as replies to it: [{"type": "voice"|"photo", "file_id": …}].
+    media: Mapped[list[Any] | None] = mapped_column(JSON)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    dedupe_key: Mapped[str | None] = mapped_column(String(160), unique=True)
+    due_at: Mapped[datetime | None]  # None: as soon as the transaction that wrote it commits
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(String(300))

@@ -1,5 +1,10 @@
 """The error handler: log the failure with the update id (never personal data), apologise to the person in
-their language, keep serving. The update's database work was already rolled back by the session middleware."""
+their language, keep serving. The update's uncommitted database work was already rolled back by the session
+middleware (what was committed before a reply stays: it was announced).
+
+No apology when Telegram itself failed the reply (429, 5xx, a dropped connection): the reply was already
+tried twice (``bot.speaking``), the person's input was committed before it, and a message into a chat that
+Telegram refuses is refused too."""
 
 from __future__ import annotations
 
@@ -27,6 +32,10 @@ async def on_error(event: ErrorEvent, bot: Bot, ctx: AppContext, i18n: I18n | No
         "update %s failed: %s", update.update_id, type(exc).__name__,
         exc_info=(type(exc), exc, exc.__traceback__) if log.isEnabledFor(logging.DEBUG) else None,
     )
+    from bot.messenger import SendOutcome, failure_kind
+
+    if failure_kind(exc) is SendOutcome.RETRY:
+        return True
     user = update.event.from_user if update.event and hasattr(update.event, "from_user") else None
     if user is None:
         return True

@@ -45,6 +45,8 @@ class ControlApi:
         r.add_get(f"{p}/events", self.events)
         r.add_get(f"{p}/flood", self.flood)
         r.add_post(f"{p}/flood", self.flood)
+        r.add_get(f"{p}/rtt", self.rtt)
+        r.add_post(f"{p}/rtt", self.rtt)
         r.add_get(f"{p}/faults", self.faults)
         r.add_post(f"{p}/faults", self.add_fault)
         r.add_delete(f"{p}/faults", self.clear_faults)
@@ -152,6 +154,16 @@ class ControlApi:
             except (AttributeError, TypeError) as exc:
                 return _err(str(exc))
         return _ok(vars(self.emu.flood.config))
+
+    async def rtt(self, request: web.Request) -> web.Response:
+        """GET: the delay added to every Bot API answer; POST {"seconds": 0.1}: set it."""
+        if request.method == "POST":
+            body = await self._body(request)
+            try:
+                self.emu.set_rtt(float(body.get("seconds", 0)))
+            except (TypeError, ValueError) as exc:
+                return _err(str(exc))
+        return _ok({"seconds": self.emu.pipeline.rtt})
 
     async def faults(self, request: web.Request) -> web.Response:
         return _ok([f.as_json() for f in self.emu.faults.faults])

@@ -71,6 +71,7 @@ class TelegramEmulator:
         auto_register_bots: bool = False,
         webhook_retry_delay: float = 0.1,
         self_check: bool = False,
+        rtt: float = 0.0,
     ) -> None:
         self.spec = load_spec(str(spec_path or DEFAULT_SPEC))
         self.events = EventBus()
@@ -93,6 +94,7 @@ class TelegramEmulator:
         self.pipeline = ApiPipeline(self.world, self.spec, self.methods, self.faults, self.violation_log,
                                     self.activity, self._bot_for_token)
         self.pipeline.self_check = self_check
+        self.pipeline.rtt = rtt
         self.app = web.Application(client_max_size=MAX_BODY)
         BotApiServer(self.pipeline).add_routes(self.app)
         ControlApi(self).add_routes(self.app)
@@ -275,11 +277,18 @@ class TelegramEmulator:
         """Switch strict flood control on/off; other keys change FloodConfig fields."""
         self.flood.configure(enabled=enabled, **config)
 
+    def set_rtt(self, seconds: float) -> None:
+        """Delay every Bot API answer by ``seconds`` (a real network's round trip; 0.1 is typical)."""
+        self.pipeline.rtt = max(0.0, seconds)
+
     def inject_fault(self, kind: str, *, method: str | None = None, chat_id: int | None = None,
                      times: int | None = 1, retry_after: int = 1, status: int = 500,
-                     hang_seconds: float = 60.0, description: str | None = None) -> Fault:
-        """Arm a fault: kind is "429", "5xx", "blocked", "deactivated", "hang" or "error"."""
-        return self.faults.add(Fault(kind, method, chat_id, times, retry_after, status, hang_seconds, description))
+                     hang_seconds: float = 60.0, description: str | None = None,
+                     contains: str | None = None, pid: int | None = None) -> Fault:
+        """Arm a fault: kind is "429", "5xx", "html", "blocked", "deactivated", "hang", "error" or "kill"
+        (see :mod:`sandbox.faults`)."""
+        return self.faults.add(Fault(kind, method, chat_id, times, retry_after, status, hang_seconds, description,
+                                     contains, pid))
 
     def clear_faults(self, fault: Fault | int | None = None) -> None:
         self.faults.clear(fault)
@@ -314,13 +323,14 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="register a bot (repeatable)")
     ap.add_argument("--auto-bots", action="store_true", help="accept any well-formed token as a new bot")
     ap.add_argument("--flood", action="store_true", help="start with strict flood control on")
+    ap.add_argument("--rtt-ms", type=float, default=0.0, help="delay every Bot API answer by this many ms")
     ap.add_argument("--person", action="append", default=[], metavar="ID:NAME[:LANG[:PHONE]]",
                     help="create a person in a chat with the first bot (repeatable)")
     return ap.parse_args(argv)
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    emu = TelegramEmulator(args.spec, auto_register_bots=args.auto_bots or not args.token)
+    emu = TelegramEmulator(args.spec, auto_register_bots=args.auto_bots or not args.token, rtt=args.rtt_ms / 1000)
     for item in args.token:
         token, _, username = item.partition("=")
         emu.add_bot(token, username or f"bot{token.split(':')[0]}")

@@ -25,7 +25,7 @@ from aiohttp import web
 
 from .activity import Activity
 from .errors import ApiError, not_found, unauthorized
-from .faults import FaultInjector
+from .faults import FaultInjector, HtmlErrorPage
 from .methods import BotApiMethods
 from .spec import BotApiSpec, CheckContext, MethodSpec, SpecViolation, TypeRef, UploadedFile, resolve_attachment
 from .violations import Violation, ViolationLog, summarize
@@ -76,6 +76,7 @@ class ApiPipeline:
         self.closing = asyncio.Event()  # set on shutdown: hanging faults end early
         self.self_check = False  # validate our own results against the spec (tests of the emulator)
         self.self_check_errors: list[str] = []
+        self.rtt = 0.0  # seconds added to every answer (half on the way in, half on the way out): real latency
 
     async def call(self, token: str, method_name: str, params: dict[str, Any],
                    files: dict[str, UploadedFile] | None = None) -> Any:
@@ -87,7 +88,12 @@ class ApiPipeline:
         known = self.spec.method(method_name)
         self.stats.by_method[known.name if known else method_name] += 1
         try:
-            return await self._call(token, method_name, params, files)
+            if self.rtt > 0:
+                await asyncio.sleep(self.rtt / 2)
+            result = await self._call(token, method_name, params, files)
+            if self.rtt > 0:
+                await asyncio.sleep(self.rtt / 2)
+            return result
         except ApiError as exc:
             self._record(token, method_name, params, exc)
             raise
@@ -106,11 +112,13 @@ class ApiPipeline:
         if files:
             clean = {k: _resolve_nested_attachments(v, files) if isinstance(v, (dict, list)) else v
                      for k, v in clean.items()}
-        fault = self.faults.take(mspec.name, clean.get("chat_id"))
+        fault = self.faults.take(mspec.name, clean.get("chat_id"), clean)
         if fault is not None:
             self.stats.faults_fired += 1
             err = fault.error()
-            if err is None:  # hang: keep the client waiting, then carry on as if nothing happened
+            if fault.kind == "kill":
+                pass  # below, once the request is carried out
+            elif err is None:  # hang: keep the client waiting, then carry on as if nothing happened
                 try:
                     await asyncio.wait_for(self.closing.wait(), fault.hang_seconds)
                 except TimeoutError:
@@ -121,6 +129,12 @@ class ApiPipeline:
         if handler is None:
             return True  # exists in the spec, validated, no semantics emulated
         result = await handler(bot, clean)
+        if fault is not None and fault.kind == "kill" and fault.pid:
+            import os
+            import signal
+
+            log.info("kill point: %s reached the emulator; killing process %s", mspec.name, fault.pid)
+            os.kill(fault.pid, signal.SIGKILL)
         if self.self_check:
             self._check_result(mspec, result)
         return result
@@ -205,6 +219,8 @@ class BotApiServer:
             return _json_response(exc.to_json(), status=exc.error_code)
         try:
             result = await self.pipeline.call(token, method, params, files)
+        except HtmlErrorPage as exc:
+            return web.Response(text=exc.html, status=exc.error_code, content_type="text/html")
         except ApiError as exc:
             return _json_response(exc.to_json(), status=exc.error_code)
         except Exception:  # noqa: BLE001 - an emulator bug must look like a Telegram 500, not hang the bot

@@ -1,8 +1,11 @@
-"""One database session per update, committed when the handler succeeds and rolled back when it fails,
-so an update is applied whole or not at all."""
+"""One database session per update, committed when the handler succeeds and rolled back when it fails.
+
+The session is also committed before any Telegram request the handler makes (``bot.speaking``: commit, then
+speak), so a handler writes everything it will announce first, then replies."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -10,6 +13,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.speaking import OWNER_TASK
 from db.session import current_session
 
 
@@ -30,6 +34,7 @@ class DbSessionMiddleware(BaseMiddleware):
     ) -> Any:
         async with self.session_factory() as session:
             data["session"] = session
+            session.info[OWNER_TASK] = asyncio.current_task()
             token = current_session.set(session)
             try:
                 result = await handler(event, data)

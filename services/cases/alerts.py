@@ -1,7 +1,11 @@
-"""Telling people about cases as things happen (inside the update that caused them).
+"""Telling people about cases as things happen, in the transaction of the update that caused them.
 
-* a new case: the recipient's TKSK at once, with the voice note and photos and the action buttons; Dissos
-  caseworkers too when the case is urgent or the TKSK is not reachable in the bot;
+Every alert is a case card queued in the outbox (:func:`services.cases.notify.queue_card`): it is sent after
+the update commits, retried if Telegram fails, and never undoes the report.
+
+* a new case: the recipient's TKSK, with the voice note and photos and the action buttons; Dissos
+  caseworkers too when the case is urgent or the TKSK is not reachable in the bot (not joined, or known to
+  have blocked it). :class:`Told` says who, so the recipient is told the truth;
 * a report added to an open case, a reopened case: the people handling it;
 * Dissos asks for an update, a note, a reassignment: the other side.
 
@@ -11,16 +15,18 @@ Deadline alerts (escalation, reminders) are queued by the scan instead: see :mod
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.messenger import Messenger, SendResult
+from bot.messenger import Messenger
 from db.enums import Urgency
-from db.models import Case, TelegramAccount
-from services.cases.notify import owners, send_card, staff_accounts, worker_account
+from db.models import Case, FieldWorker, TelegramAccount
+from services.cases.notify import owners, queue_card, staff_accounts, worker_account
 from services.cases.opening import tksk_account_of
+from services.outgoing.priority import Priority
 
 
 def _settings(settings: Settings | None) -> Settings:
@@ -31,6 +37,19 @@ def _settings(settings: Settings | None) -> Settings:
     return load_settings()
 
 
+def reachable(account: TelegramAccount | None) -> bool:
+    """In the bot and not known to have blocked it."""
+    return account is not None and account.blocked_at is None
+
+
+@dataclass(slots=True)
+class Told:
+    """Who was alerted about a new case, as known when the alert was written (in the same transaction)."""
+
+    tksk: FieldWorker | None  # the TKSK, when their alert was queued
+    dissos: bool              # caseworkers were alerted too
+
+
 async def alert_new_case(
     messenger: Messenger,
     session: AsyncSession,
@@ -38,31 +57,33 @@ async def alert_new_case(
     *,
     settings: Settings | None = None,
     photo_file_ids: list[str] | None = None,
-) -> SendResult | None:
-    """Alert the TKSK of the case's kecamatan (card, buttons, voice note, photos); None when that TKSK has not
-    joined the bot. Caseworkers are alerted as well when the case is urgent or the TKSK cannot be reached."""
+) -> Told:
+    """Queue the alert for the TKSK of the case's kecamatan (card, buttons, voice note, photos) when they are
+    reachable; caseworkers as well when the case is urgent or the TKSK is not reachable. Should the TKSK's
+    alert fail for good after the commit (blocked the bot since), the caseworkers get it then."""
     settings = _settings(settings)
     now = messenger.clock.now()
-    _worker, account = await tksk_account_of(session, case.kecamatan_id)
-    result: SendResult | None = None
-    if account is not None and account.blocked_at is None:
+    await session.flush()
+    worker, account = await tksk_account_of(session, case.kecamatan_id)
+    tksk_reached = reachable(account)
+    if tksk_reached:
+        assert account is not None
         with messenger.speaking_to(account):
             header = _("🔔 New problem reported in your kecamatan. Please take it or pass it to Dissos.")
-        result = await send_card(
-            messenger, session, account, case, now=now, settings=settings, header=header, with_media=True,
-            extra_photos=photo_file_ids,
-        )
-    tksk_reached = result is not None and result.ok
-    if case.urgency == Urgency.HIGH or not tksk_reached:
+        await queue_card(session, messenger, account, case, now=now, settings=settings, header=header, what="new",
+                         event_id=0, with_media=True, extra_photos=photo_file_ids, to_tksk=True)
+    dissos = case.urgency == Urgency.HIGH or not tksk_reached
+    if dissos:
         for staff in await staff_accounts(session):
             with messenger.speaking_to(staff):
                 header = (
                     _("🔴 Urgent problem reported.") if tksk_reached
                     else _("🔔 New problem reported; the TKSK of this kecamatan is not reachable in the bot.")
                 )
-            await send_card(messenger, session, staff, case, now=now, settings=settings, header=header,
-                            with_media=True, extra_photos=photo_file_ids)
-    return result
+            await queue_card(session, messenger, staff, case, now=now, settings=settings, header=header,
+                             what="new", event_id=0, with_media=True, extra_photos=photo_file_ids,
+                             priority=Priority.URGENT)
+    return Told(tksk=worker if tksk_reached else None, dissos=dissos)
 
 
 async def alert_added_report(
@@ -81,8 +102,8 @@ async def alert_added_report(
             header = _("➕ The recipient added to this case:")
             if note:
                 header += "\n" + html.escape(note[:700])
-        await send_card(
-            messenger, session, account, case, now=messenger.clock.now(), settings=settings, header=header,
+        await queue_card(
+            session, messenger, account, case, now=messenger.clock.now(), settings=settings, header=header,
             extra_voice=[voice_file_id] if voice_file_id else [], extra_photos=photo_file_ids,
         )
 
@@ -101,25 +122,26 @@ async def alert_reopened(messenger: Messenger, session: AsyncSession, case: Case
     for account in targets.values():
         with messenger.speaking_to(account):
             header = _("⚠️ Reopened by the recipient: the problem is still there.")
-        await send_card(messenger, session, account, case, now=messenger.clock.now(), settings=settings,
-                        header=header)
+        await queue_card(session, messenger, account, case, now=messenger.clock.now(), settings=settings,
+                         header=header, to_tksk=account is tksk)
 
 
 async def alert_update_requested(
     messenger: Messenger, session: AsyncSession, case: Case, *, settings: Settings, by: str
 ) -> bool:
-    """Dissos asks the TKSK for an update; False when no TKSK of the kecamatan is in the bot."""
+    """Dissos asks the TKSK for an update; False when no TKSK of the kecamatan is reachable in the bot."""
     account = await worker_account(session, case.owner_worker_id)
     if account is None:
         _worker, account = await tksk_account_of(session, case.kecamatan_id)
-    if account is None:
+    if not reachable(account):
         return False
+    assert account is not None
     with messenger.speaking_to(account):
         header = _("❓ {name} (Dinas Sosial) asks for an update on this case. Press \"Add a note\" to answer.").format(
             name=html.escape(by))
-    result = await send_card(messenger, session, account, case, now=messenger.clock.now(), settings=settings,
-                             header=header)
-    return result.ok
+    await queue_card(session, messenger, account, case, now=messenger.clock.now(), settings=settings,
+                     header=header)
+    return True
 
 
 async def alert_note(
@@ -149,8 +171,8 @@ async def alert_note(
         seen.add(account.id)
         with messenger.speaking_to(account):
             header = _("📝 Note from {name}:").format(name=html.escape(by)) + "\n" + html.escape(note[:1000])
-        await send_card(messenger, session, account, case, now=messenger.clock.now(), settings=settings,
-                        header=header)
+        await queue_card(session, messenger, account, case, now=messenger.clock.now(), settings=settings,
+                         header=header)
 
 
 async def alert_reassigned(
@@ -159,8 +181,8 @@ async def alert_reassigned(
     for account in await staff_accounts(session, case.owner_staff_id):
         with messenger.speaking_to(account):
             header = _("🔀 {name} assigned this case to you.").format(name=html.escape(by))
-        await send_card(messenger, session, account, case, now=messenger.clock.now(), settings=settings,
-                        header=header, with_media=True)
+        await queue_card(session, messenger, account, case, now=messenger.clock.now(), settings=settings,
+                         header=header, with_media=True)
 
 
 async def alert_passed_to_dissos(
@@ -170,5 +192,5 @@ async def alert_passed_to_dissos(
     for account in await staff_accounts(session):
         with messenger.speaking_to(account):
             header = _("⏫ {name} passed this case to Dinas Sosial.").format(name=html.escape(by))
-        await send_card(messenger, session, account, case, now=messenger.clock.now(), settings=settings,
-                        header=header, with_media=True)
+        await queue_card(session, messenger, account, case, now=messenger.clock.now(), settings=settings,
+                         header=header, with_media=True)

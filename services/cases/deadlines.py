@@ -11,7 +11,7 @@ Each sweep claims a batch of cases with a short lease on ``Case.claimed_until`` 
 PostgreSQL), so several processes share the work and none handles a case twice; then each case is changed in
 its own transaction through the state machine, which re-checks the state (a TKSK who took the case a second
 earlier wins, and nothing happens). Every change is a CaseEvent by "system"; alerts and notices are queued
-rows (quiet hours for recipients, and for staff unless the case is urgent), sent by :func:`deliver_due`.
+outbox rows (quiet hours for recipients, and for staff unless the case is urgent), sent after the commit.
 """
 
 from __future__ import annotations

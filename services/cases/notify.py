@@ -1,33 +1,35 @@
 """Who hears about a case, and when: recipients (never in quiet hours), the TKSK, Dissos caseworkers.
 
-Anything that cannot go out at once is a durable ``Reminder`` row (kind ``case_notice`` for a recipient,
-``case_alert`` for a TKSK or caseworker) with a due time and a unique dedupe key; :func:`deliver_due` sends
-what is due, once, from the scan tick (claimed with a lease and ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so
-several processes never send the same row twice). A recipient notice that a later change has overtaken is
-skipped rather than sent late.
+Every such message is an outbox row (:mod:`services.outgoing.outbox`), written in the transaction that
+changed the case and sent after its commit: kind ``case_notice`` to the recipient, ``case_alert`` (a case
+card with its buttons) to a TKSK or caseworker. Both are rebuilt just before sending, so a card shows the case
+as it is then, and a notice that a later change has overtaken (or an alert about a case that is done) is
+skipped rather than sent late. An alert that cannot reach a TKSK (blocked the bot, or failed for good) goes
+to every Dissos caseworker instead.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, ReplyParameters
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.context import AppContext
-from bot.messenger import Messenger, SendOutcome, SendResult
-from db.enums import CaseState, ReminderStatus, StaffRole, Urgency
-from db.models import Case, CaseEvent, FieldWorker, Kabupaten, Kecamatan, Photo, Reminder, Staff, TelegramAccount
+from bot.messenger import Messenger
+from db.enums import CaseState, StaffRole, Urgency
+from db.models import Case, CaseEvent, FieldWorker, Kabupaten, Kecamatan, OutboxMessage, Photo, Staff, TelegramAccount
 from services.cases.opening import tksk_account_of
 from services.cases.transitions import Actor
 from services.cases.views import case_card, case_keyboard, recipient_notice, reopen_keyboard
 from services.i18n_labels import business_type_label
+from services.outgoing.outbox import Refreshed, enqueue, on_undeliverable, refresher
+from services.outgoing.outbox import pending_count as outbox_pending
 from services.outgoing.priority import Priority
 from services.schedule import outside_quiet_hours
 
@@ -36,8 +38,6 @@ log = logging.getLogger(__name__)
 CASE_NOTICE = "case_notice"  # to the recipient; respects quiet hours
 CASE_ALERT = "case_alert"    # to a TKSK or caseworker; quiet hours unless the case is urgent
 CASE_KINDS = (CASE_NOTICE, CASE_ALERT)
-LEASE = timedelta(minutes=5)
-MAX_ATTEMPTS = 5
 MAX_ALBUM = 10
 
 
@@ -163,59 +163,55 @@ async def send_media(
         await messenger.send_media_group(account, media, reply_parameters=reply, priority=priority)
 
 
-async def send_card(
-    messenger: Messenger,
+# ---------------------------------------------------------------------------------------------- outbox
+def _media(voices: list[str], photos: list[str]) -> list[dict[str, str]]:
+    return [{"type": "voice", "file_id": v} for v in voices] + [{"type": "photo", "file_id": p} for p in photos]
+
+
+async def queue_card(
     session: AsyncSession,
+    messenger: Messenger | None,
     account: TelegramAccount,
     case: Case,
     *,
     now: datetime,
     settings: Settings,
     header: str | None = None,
+    what: str = "update",
+    event_id: int | None = None,
     with_media: bool = False,
     extra_voice: list[str] | None = None,
     extra_photos: list[str] | None = None,
     priority: Priority | None = None,
-) -> SendResult:
-    """The case card with the buttons this account may press, in the account's language (plus media).
-    Outside an update it waits for the pacer: ``URGENT`` for an urgent case, else ``CASE``."""
-    priority = priority if priority is not None else alert_priority(case)
-    with messenger.speaking_to(account) as locale:
-        actor = Actor.of(account)
-        text, keyboard, ctx = await render_card(
-            session, case, actor, now=now, settings=settings, locale=locale, header=header
-        )
-        result = await messenger.send(account, text, reply_markup=keyboard, priority=priority)
-        voices = list(extra_voice or []) + ([case.voice_file_id] if with_media and case.voice_file_id else [])
-        photos = list(extra_photos or []) + (ctx.photo_ids if with_media else [])
-        if result.ok and (voices or photos):
+    due_at: datetime | None = None,
+    to_tksk: bool = False,
+) -> OutboxMessage:
+    """Queue the case card (header, buttons this account may press, and media) for ``account``: sent after
+    the caller's commit. ``header`` is already in the account's language (``messenger.speaking_to``)."""
+    await session.flush()  # the case and its event have ids
+    photos = list(extra_photos or [])
+    voices = list(extra_voice or []) + ([case.voice_file_id] if with_media and case.voice_file_id else [])
+    text, markup = "", None
+    if messenger is not None:
+        with messenger.speaking_to(account) as locale:
+            text, markup, ctx = await render_card(session, case, Actor.of(account), now=now, settings=settings,
+                                                  locale=locale, header=header)
             caption = _("Case {number}").format(number=case.number)
-            await send_media(messenger, account, voice_file_ids=voices, photo_file_ids=photos, caption=caption,
-                             reply_to=result.message.message_id if result.message else None, priority=priority)
-    return result
-
-
-def alert_priority(case: Case) -> Priority:
-    """Alerts to the people handling a case: urgent cases before everything else."""
-    return Priority.URGENT if case.urgency == Urgency.HIGH else Priority.CASE
-
-
-# ---------------------------------------------------------------------------------------------- outbox
-def enqueue(
-    session: AsyncSession,
-    *,
-    kind: str,
-    dedupe_key: str,
-    due_at: datetime,
-    payload: dict[str, Any],
-    recipient_id: int | None = None,
-) -> Reminder:
-    row = Reminder(
-        dedupe_key=dedupe_key[:120], kind=kind, recipient_id=recipient_id, step=0, due_at=due_at,
-        status=ReminderStatus.PENDING, payload=payload,
+        if with_media:
+            photos += ctx.photo_ids
+    else:
+        caption = case.number
+        if with_media:
+            photos += (await card_context(session, case, last_events=0)).photo_ids
+    if priority is None:
+        priority = Priority.URGENT if case.urgency == Urgency.HIGH else Priority.CASE
+    key = f"case:{case.id}:e{event_id}:{what}:a{account.id}" if event_id is not None else None
+    return await enqueue(
+        session, account=account, kind=CASE_ALERT, text=text, reply_markup=markup, priority=priority,
+        dedupe_key=key, due_at=due_at, media=_media(voices, photos[:MAX_ALBUM]) or None,
+        payload={"case_id": case.id, "what": what, "header": header, "media_caption": caption,
+                 "to_tksk": to_tksk, "event_id": event_id},
     )
-    session.add(row)
-    return row
 
 
 async def tell_recipient(
@@ -227,31 +223,26 @@ async def tell_recipient(
     now: datetime,
     settings: Settings,
 ) -> None:
-    """Tell the recipient their case changed state: at once when awake and a messenger is at hand, else a
-    queued notice at the end of the quiet hours."""
+    """Tell the recipient their case changed state: after the commit when awake, else at the end of the
+    quiet hours (a later change overtakes the notice: see the refresher below)."""
     account = await account_of_recipient(session, case.recipient_id)
     if account is None:
         return
     at = outside_quiet_hours(now, settings)
-    if at <= now and messenger is not None:
-        result = await send_recipient_notice(messenger, account, case, now=now, settings=settings)
-        if result.outcome is not SendOutcome.RETRY:
-            return
-        at = now + timedelta(minutes=5)
-    enqueue(
-        session, kind=CASE_NOTICE, dedupe_key=f"case:{case.id}:e{event.id}:r", due_at=at,
-        recipient_id=case.recipient_id,
-        payload={"case_id": case.id, "account_id": account.id, "state": case.state, "event_id": event.id},
+    text, markup = "", None
+    if messenger is not None:
+        with messenger.speaking_to(account):
+            text, markup = _notice(case, now, settings)
+    await enqueue(
+        session, account=account, kind=CASE_NOTICE, text=text, reply_markup=markup, priority=Priority.CASE,
+        dedupe_key=f"case:{case.id}:e{event.id}:r", due_at=at if at > now else None,
+        payload={"case_id": case.id, "state": case.state, "event_id": event.id},
     )
 
 
-async def send_recipient_notice(
-    messenger: Messenger, account: TelegramAccount, case: Case, *, now: datetime, settings: Settings
-) -> SendResult:
-    with messenger.speaking_to(account):
-        markup = reopen_keyboard(case.id) if case.state == CaseState.RESOLVED else None
-        return await messenger.send(account, recipient_notice(case, now, settings), reply_markup=markup,
-                                    priority=Priority.CASE)
+def _notice(case: Case, now: datetime, settings: Settings) -> tuple[str, InlineKeyboardMarkup | None]:
+    markup = reopen_keyboard(case.id) if case.state == CaseState.RESOLVED else None
+    return recipient_notice(case, now, settings), markup
 
 
 async def alert_later(
@@ -267,10 +258,8 @@ async def alert_later(
     """Queue an alert about ``case`` for each account: now if the case is urgent, else after quiet hours."""
     at = now if case.urgency == Urgency.HIGH else outside_quiet_hours(now, settings)
     for account in accounts:
-        enqueue(
-            session, kind=CASE_ALERT, dedupe_key=f"case:{case.id}:e{event_id}:{what}:a{account.id}", due_at=at,
-            payload={"case_id": case.id, "account_id": account.id, "what": what, "event_id": event_id},
-        )
+        await queue_card(session, None, account, case, now=now, settings=settings, what=what, event_id=event_id,
+                         due_at=at if at > now else None)
 
 
 def _alert_header(what: str, case: Case, settings: Settings) -> str:
@@ -281,82 +270,59 @@ def _alert_header(what: str, case: Case, settings: Settings) -> str:
     if what == "remind":
         deadline = local(case.resolve_due_at, settings) if case.resolve_due_at else "-"
         return _("⏰ Reminder: this case must be resolved by {deadline}.").format(deadline=deadline)
+    if what == "tksk_unreachable":
+        return _("🔔 New problem reported; the TKSK of this kecamatan is not reachable in the bot.")
     return _("🔔 Case update")
 
 
-async def _claim(ctx: AppContext, now: datetime, limit: int) -> list[int]:
-    async with ctx.session_factory.begin() as session:
-        query = (
-            select(Reminder.id)
-            .where(
-                Reminder.kind.in_(CASE_KINDS), Reminder.status == ReminderStatus.PENDING, Reminder.due_at <= now,
-                or_(Reminder.claimed_until.is_(None), Reminder.claimed_until < now),
-            )
-            .order_by(Reminder.due_at, Reminder.id)
-            .limit(limit)
-        )
-        if session.bind.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        ids = list(await session.scalars(query))
-        if ids:
-            await session.execute(update(Reminder).where(Reminder.id.in_(ids)).values(claimed_until=now + LEASE))
-    return ids
+def _markup_json(markup: InlineKeyboardMarkup | None) -> dict[str, Any] | None:
+    return markup.model_dump(mode="json", exclude_none=True) if markup is not None else None
 
 
-async def deliver_due(ctx: AppContext, messenger: Messenger, now: datetime) -> int:
-    """Send every due case notice and alert once; returns how many rows were handled."""
-    handled = 0
-    while True:
-        ids = await _claim(ctx, now, ctx.settings.scheduler.batch_size)
-        if not ids:
-            return handled
-        for reminder_id in ids:
-            async with ctx.session_factory.begin() as session:
-                await _deliver_one(session, messenger, reminder_id, now=now, settings=ctx.settings)
-            handled += 1
-        if len(ids) < ctx.settings.scheduler.batch_size:
-            return handled
-
-
-async def _deliver_one(
-    session: AsyncSession, messenger: Messenger, reminder_id: int, *, now: datetime, settings: Settings
-) -> None:
-    row = await session.get(Reminder, reminder_id)
-    if row is None or row.status != ReminderStatus.PENDING:
-        return
+@refresher(CASE_NOTICE)
+async def _refresh_notice(
+    session: AsyncSession, row: OutboxMessage, account: TelegramAccount, *, now: datetime, settings: Settings,
+    messenger: Messenger,
+) -> Refreshed | None:
     payload = row.payload or {}
     case = await session.get(Case, payload.get("case_id"))
-    account = await session.get(TelegramAccount, payload.get("account_id"))
-    if case is None or account is None:
-        row.status, row.error, row.claimed_until = ReminderStatus.SKIPPED, "gone", None
+    if case is None or case.state != payload.get("state"):
+        return None  # gone, or overtaken by a later change (which has its own notice)
+    text, markup = _notice(case, now, settings)
+    return Refreshed(text, _markup_json(markup))
+
+
+@refresher(CASE_ALERT)
+async def _refresh_card(
+    session: AsyncSession, row: OutboxMessage, account: TelegramAccount, *, now: datetime, settings: Settings,
+    messenger: Messenger,
+) -> Refreshed | None:
+    """The card as the case is now, with the buttons the account may press now; none for a case that is done."""
+    payload = row.payload or {}
+    case = await session.get(Case, payload.get("case_id"))
+    if case is None or case.state in (CaseState.RESOLVED, CaseState.CLOSED):
+        return None
+    header = payload.get("header") or _alert_header(str(payload.get("what", "")), case, settings)
+    text, keyboard, _ctx = await render_card(session, case, Actor.of(account), now=now, settings=settings,
+                                             locale=messenger.locale_of(account), header=header)
+    return Refreshed(text, _markup_json(keyboard))
+
+
+@on_undeliverable(CASE_ALERT)
+async def _alert_dissos_instead(
+    session: AsyncSession, row: OutboxMessage, *, now: datetime, settings: Settings
+) -> None:
+    """A TKSK's alert about a case could not be delivered: every Dissos caseworker gets the case instead."""
+    payload = row.payload or {}
+    if not payload.get("to_tksk"):
         return
-    if row.kind == CASE_NOTICE:
-        if case.state != payload.get("state"):
-            row.status, row.error, row.claimed_until = ReminderStatus.SKIPPED, "superseded", None
-            return
-        result = await send_recipient_notice(messenger, account, case, now=now, settings=settings)
-    else:
-        what = str(payload.get("what", ""))
-        if case.state in (CaseState.RESOLVED, CaseState.CLOSED):
-            row.status, row.error, row.claimed_until = ReminderStatus.SKIPPED, "case done", None
-            return
-        with messenger.speaking_to(account):
-            header = _alert_header(what, case, settings)
-        result = await send_card(messenger, session, account, case, now=now, settings=settings, header=header)
-    row.attempts += 1
-    row.claimed_until = None
-    if result.ok:
-        row.status, row.sent_at, row.error = ReminderStatus.SENT, now, None
-    elif result.outcome is SendOutcome.RETRY and row.attempts < MAX_ATTEMPTS:
-        retry_at = now + timedelta(seconds=max(60.0, result.retry_after or 0) * row.attempts)
-        row.due_at = outside_quiet_hours(retry_at, settings) if row.kind == CASE_NOTICE else retry_at
-        row.error = (result.error or "retry")[:300]
-    else:
-        row.status, row.error = ReminderStatus.FAILED, (result.error or result.outcome.value)[:300]
+    case = await session.get(Case, payload.get("case_id"))
+    if case is None or case.state in (CaseState.RESOLVED, CaseState.CLOSED):
+        return
+    for staff in await staff_accounts(session):
+        await queue_card(session, None, staff, case, now=now, settings=settings, what="tksk_unreachable",
+                         event_id=payload.get("event_id") or 0, with_media=True, priority=Priority.URGENT)
 
 
 async def pending_count(session: AsyncSession) -> int:
-    return await session.scalar(
-        select(func.count()).select_from(Reminder)
-        .where(Reminder.kind.in_(CASE_KINDS), Reminder.status == ReminderStatus.PENDING)
-    ) or 0
+    return await outbox_pending(session, CASE_ALERT) + await outbox_pending(session, CASE_NOTICE)

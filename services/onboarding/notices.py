@@ -1,4 +1,7 @@
-"""What the recipient's TKSK is told during onboarding, in the TKSK's own language."""
+"""What the recipient's TKSK is told during onboarding, in the TKSK's own language.
+
+Each notice is an outbox row (kind ``onboarding_notice``), written in the update's transaction and sent after
+its commit (:mod:`services.outgoing.outbox`)."""
 
 from __future__ import annotations
 
@@ -9,9 +12,13 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.messenger import Messenger, SendResult
-from db.models import Case, Recipient, TelegramAccount
+from bot.messenger import Messenger
+from db.models import Case, OutboxMessage, Recipient, TelegramAccount
 from services.cases.opening import tksk_account_of
+from services.outgoing.outbox import enqueue
+from services.outgoing.priority import Priority
+
+KIND = "onboarding_notice"
 
 
 class PhoneConfirmCb(CallbackData, prefix="obpm"):
@@ -21,13 +28,16 @@ class PhoneConfirmCb(CallbackData, prefix="obpm"):
     case_id: int
 
 
-async def _send_to_tksk(messenger: Messenger, session: AsyncSession, recipient: Recipient, build) -> SendResult | None:  # type: ignore[no-untyped-def]
+async def _send_to_tksk(  # type: ignore[no-untyped-def]
+    messenger: Messenger, session: AsyncSession, recipient: Recipient, build
+) -> OutboxMessage | None:
     _worker, account = await tksk_account_of(session, recipient.kecamatan_id)
     if account is None:
         return None
     with messenger.speaking_to(account):
         text, markup = build()
-        return await messenger.send(account, text, reply_markup=markup)
+    return await enqueue(session, account=account, kind=KIND, text=text, reply_markup=markup,
+                         priority=Priority.ROUTINE)
 
 
 def _who(recipient: Recipient) -> str:
@@ -36,7 +46,7 @@ def _who(recipient: Recipient) -> str:
 
 async def notify_joined(
     messenger: Messenger, session: AsyncSession, recipient: Recipient, account: TelegramAccount
-) -> SendResult | None:
+) -> OutboxMessage | None:
     def build():  # type: ignore[no-untyped-def]
         text = _("✅ {who} has joined the bot and finished registration.").format(who=_who(recipient))
         if account.is_proxy:
@@ -46,7 +56,7 @@ async def notify_joined(
     return await _send_to_tksk(messenger, session, recipient, build)
 
 
-async def notify_withdrawn(messenger: Messenger, session: AsyncSession, recipient: Recipient) -> SendResult | None:
+async def notify_withdrawn(messenger: Messenger, session: AsyncSession, recipient: Recipient) -> OutboxMessage | None:
     def build():  # type: ignore[no-untyped-def]
         return _(
             "⚠️ {who} has withdrawn their consent and left the bot. They get no more reminders. "
@@ -58,7 +68,7 @@ async def notify_withdrawn(messenger: Messenger, session: AsyncSession, recipien
 
 async def ask_phone_confirmation(
     messenger: Messenger, session: AsyncSession, recipient: Recipient, account: TelegramAccount, case: Case
-) -> SendResult | None:
+) -> OutboxMessage | None:
     def build():  # type: ignore[no-untyped-def]
         text = _(
             "📱 {who} says their phone number has changed.\n"

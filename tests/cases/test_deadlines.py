@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from bot.context import AppContext
 from db.enums import CaseState
-from db.models import Case, CaseEvent, Recipient, Reminder
+from db.models import Case, CaseEvent, OutboxMessage, Recipient
 from sandbox.runner import SandboxRun
 from scheduler.runner import run_due
 from services.cases.deadlines import run_deadlines
@@ -44,6 +44,13 @@ async def _case(ctx: AppContext, case_id: int) -> Case:
         return await s.get(Case, case_id)
 
 
+async def _outbox_rows(ctx: AppContext, case_id: int) -> int:
+    """Messages about the case written to the outbox (each sent once, after the commit that wrote it)."""
+    async with ctx.session_factory() as s:
+        return await s.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.dedupe_key.like(f"case:{case_id}:%"))) or 0
+
+
 async def _events(ctx: AppContext, case_id: int, action: str) -> int:
     async with ctx.session_factory() as s:
         return await s.scalar(select(func.count()).select_from(CaseEvent).where(
@@ -57,7 +64,7 @@ async def test_not_taken_in_time_passes_to_dissos_once(sandbox: SandboxRun, peop
     assert (await _tick(sandbox, wita(3, 8, 59)))["case_deadlines"] == 0
     assert (await _case(ctx, case.id)).state == CaseState.NEW
     handled = await _tick(sandbox, wita(3, 9))
-    assert handled["case_deadlines"] == 1 and handled["case_notices"] == 4  # 3 staff + the recipient
+    assert handled["case_deadlines"] == 1 and await _outbox_rows(ctx, case.id) == 4  # 3 staff + the recipient
     c = await _case(ctx, case.id)
     assert c.state == CaseState.WITH_DISSOS and c.with_dissos and c.escalated_at == wita(3, 9)
     for person in (people.budi, people.dewi, people.admin):
@@ -67,7 +74,7 @@ async def test_not_taken_in_time_passes_to_dissos_once(sandbox: SandboxRun, peop
     assert "Diteruskan ke Dinas Sosial" in notice.text and "Dinas Sosial sedang menanganinya" in notice.text
     seen = {p: len(p.messages) for p in (people.budi, people.siti)}
     handled = await _tick(sandbox, wita(3, 9, 5))
-    assert handled["case_deadlines"] == 0 and handled["case_notices"] == 0
+    assert handled["case_deadlines"] == 0 and await _outbox_rows(ctx, case.id) == 4
     assert {p: len(p.messages) for p in seen} == seen, "nobody is told twice"
     assert await _events(ctx, case.id, "auto_escalate") == 1
     assert not people.tksk.messages, "the TKSK got no duplicate alert from the scan"
@@ -89,8 +96,8 @@ async def test_quiet_hours_hold_recipient_notices_and_non_urgent_alerts(
     assert not any(normal.number in t for t in texts), "a normal one waits for the morning"
     assert not people.siti.messages, "recipients are never written to in quiet hours"
     async with ctx.session_factory() as s:
-        due = sorted({r.due_at for r in await s.scalars(select(Reminder).where(
-            Reminder.kind.in_((CASE_NOTICE, CASE_ALERT)), Reminder.status == "pending"))})
+        due = sorted({r.due_at for r in await s.scalars(select(OutboxMessage).where(
+            OutboxMessage.kind.in_((CASE_NOTICE, CASE_ALERT)), OutboxMessage.status == "pending"))})
     assert due == [wita(4, 7)]
     await _tick(sandbox, wita(4, 6, 59))
     assert not people.siti.messages
@@ -158,5 +165,6 @@ async def test_concurrent_scans_handle_each_case_once(ctx: AppContext, world: Wo
     for case_id in ids:
         assert await _events(ctx, case_id, "auto_escalate") == 1
     async with ctx.session_factory() as s:
-        alerts = await s.scalar(select(func.count()).select_from(Reminder).where(Reminder.kind == CASE_ALERT))
+        alerts = await s.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.kind == CASE_ALERT))
     assert alerts == len(kinds) * 3  # one per case and caseworker/admin, never twice

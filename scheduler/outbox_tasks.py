@@ -1,0 +1,11 @@
+"""The outbox in the scan tick: anything due that no wake-up sent (``uep jobs run-due``, a moved clock)."""
+
+from __future__ import annotations
+
+from scheduler.tasks import TaskRun, scan_task
+from services.outgoing.outbox import OutboxSender
+
+
+@scan_task("outbox")
+async def outbox(run: TaskRun) -> int:
+    return await OutboxSender(run.ctx, run.messenger).send_due(run.now)
