@@ -126,5 +126,28 @@ class SandboxRun:
 
     async def settle(self, timeout: float = 10.0) -> None:
         """Wait until the bot has handled every update (see ``HandlingIsActivity``) and gone quiet: a quarter second
-        without requests, for work a handler leaves behind (an apology from the error handler, an upload task)."""
-        await self.emulator.wait_until_processed(timeout, quiet=0.25)
+        without requests, for work a handler leaves behind (an apology from the error handler, an upload task),
+        and until the outbox has nothing due left (messages to others, sent after the commit and paced)."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            await self.emulator.wait_until_processed(max(0.1, deadline - loop.time()), quiet=0.25)
+            if not await self.outbox_due() or loop.time() >= deadline:
+                return
+            await asyncio.sleep(0.05)
+
+    async def outbox_due(self) -> int:
+        """Outbox rows due now and not yet sent (rows waiting for a retry later are not counted)."""
+        from sqlalchemy import func, or_, select
+
+        from db.models import OutboxMessage
+
+        now = self.ctx.clock.now()
+        async with self.ctx.session_factory() as session:
+            return await session.scalar(
+                select(func.count()).select_from(OutboxMessage)
+                .where(OutboxMessage.status == "pending",
+                       or_(OutboxMessage.due_at.is_(None), OutboxMessage.due_at <= now))
+            ) or 0

@@ -31,6 +31,7 @@ from typing import Protocol
 
 from aiogram import Bot
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramAPIError,
     TelegramForbiddenError,
     TelegramNetworkError,
@@ -38,6 +39,7 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from aiogram.types import FSInputFile
+from aiohttp import ClientError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -254,12 +256,17 @@ class DeliveryEngine:
                 self.stats.blocked += 1
                 why = exc.message or "forbidden"
                 self._result(job, lambda o: o.blocked.append((job.id, job.account_id, why)))
-            except (TelegramServerError, TelegramNetworkError, TimeoutError, OSError) as exc:
+            except (TelegramServerError, TelegramNetworkError, ClientDecodeError, ClientError, TimeoutError,
+                    OSError) as exc:
+                # 5xx, an HTML error page from a proxy (ClientDecodeError), a dropped connection: transient.
                 self._transient(job, _reason(exc))
             except TelegramAPIError as exc:
                 self.stats.failed += 1
                 why = _reason(exc)
                 self._result(job, lambda o: o.failed.append((job.id, job.attempts + 1, why)))
+            except Exception as exc:  # never leave a claimed delivery without a result ("pending for good")
+                log.exception("broadcast delivery %s: unexpected failure; retried later", job.id)
+                self._transient(job, _reason(exc))
             else:
                 self.stats.sent += 1
                 self._result(job, lambda o: o.sent.append((job.id, job.account_id, job.was_blocked)))

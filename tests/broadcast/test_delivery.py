@@ -130,6 +130,24 @@ async def test_5xx_and_timeouts_are_retried_then_failed(
     assert retried.status == DeliveryStatus.SENT and retried.attempts == 3
 
 
+async def test_an_html_502_page_is_retried_not_left_pending(
+    sandbox: SandboxRun, fast: AppContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue #24, failure 8: nginx's HTML 502 page raises aiogram's ClientDecodeError (not a TelegramAPIError);
+    the delivery stayed ``pending`` for good. It is transient: retried, then sent."""
+    monkeypatch.setattr(sender_mod, "BACKOFF_BASE", 0.0)
+    ids = await linked_recipients(fast, 3)
+    people(sandbox, ids)
+    sandbox.emulator.inject_fault("html", method="sendMessage", chat_id=ids[1], times=2, status=502)
+    bid = await create(fast)
+    counts = await wait_done(fast, bid, timeout=60)
+    assert counts == dl.Counts(sent=3)
+    assert set(received(sandbox.emulator, ids, "Pelatihan").values()) == {1}
+    async with fast.session_factory() as s:
+        d = (await s.execute(select(BroadcastDelivery).where(BroadcastDelivery.chat_id == ids[1]))).scalar_one()
+    assert d.status == DeliveryStatus.SENT and d.attempts == 3
+
+
 async def test_backoff_grows_and_waits_for_its_time(sandbox: SandboxRun, fast: AppContext) -> None:
     ids = await linked_recipients(fast, 2)
     people(sandbox, ids)

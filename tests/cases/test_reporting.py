@@ -72,6 +72,8 @@ async def test_report_by_voice_takes_four_taps(sandbox: SandboxRun, people: Peop
     assert {"✋ Ambil", "📞 Telepon", "🏠 Rencanakan kunjungan", "⏫ Teruskan ke Dissos", "✅ Selesai"} <= set(
         alert.buttons)
     assert "+6281234567890" not in alert.text, "the phone number only behind the Call button"
+    # The voice note follows the card, paced (one message per chat per second) like every message to others.
+    await tksk.wait_for(lambda m: m.kind == "voice", timeout=10)
     assert [m.kind for m in tksk.messages] == ["text", "voice"], "the voice note is forwarded to the TKSK"
     # Urgent: Dissos caseworkers are alerted at once too.
     assert "✋ Ambil alih" in (await people.budi.wait_for(case.number)).buttons
