@@ -99,7 +99,7 @@ async def test_1_killed_right_after_the_tksk_alert_the_case_exists_and_its_numbe
     await bot.start()
     await siti.command("kendala")
     await siti.wait_for("Apa kendalanya", timeout=60)
-    await siti.press("🧰 Alat rusak/hilang")
+    await siti.press("🔧 Peralatan rusak atau hilang")
     await siti.wait_for("tahan tombol mikrofon", timeout=30)
     await siti.send("Kompor rusak")
     await siti.wait_for("seberapa mendesak", timeout=30)
