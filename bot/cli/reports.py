@@ -19,6 +19,8 @@ class _By(StrEnum):
     sex = "sex"
     pkh = "pkh"
     tksk = "tksk"
+    assessment_verdict = "assessment_verdict"
+    assessment_score = "assessment_score"
 
 
 class _Lang(StrEnum):

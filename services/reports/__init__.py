@@ -11,6 +11,7 @@ The bot's /laporan and /ringkasan and ``uep report`` use::
 Definitions of every figure are in the docstrings of :mod:`.survival` and :mod:`.operations`.
 """
 
+from services.aid import survival_breakdowns as _assessment_breakdowns  # noqa: F401  (registers two breakdowns, #19)
 from services.reports.breakdowns import BREAKDOWNS, Breakdown, UnknownBreakdown, register
 from services.reports.charts import render_chart, render_charts
 from services.reports.logrank import LogRank, logrank
