@@ -3,6 +3,7 @@
     .venv/bin/python bench/web_desk.py                       # SQLite (a temporary file)
     .venv/bin/python bench/web_desk.py --postgres            # also PostgreSQL (database uep_bench, schema reset)
     .venv/bin/python bench/web_desk.py --n 20000 --open 2000 # smaller
+    .venv/bin/python bench/web_desk.py --db /tmp/desk.db     # fill once, then time again and again
 
 A fresh database is migrated and filled by :func:`bench.synthetic.generate` (recipients with two years of
 check-ins, photos and cases), then topped up to ``--open`` open cases. The desk (``web.app.create_web_app``,
@@ -138,17 +139,28 @@ def _pages(p: dict[str, Any]) -> list[tuple[str, str, str]]:
     ]
 
 
-async def run(url: str, *, n: int, n_open: int, repeat: int) -> dict[str, Any]:
-    await _reset(url)
-    settings = load_settings(ROOT / "config.toml", database={"url": url},
-                             security={"data_key": generate_data_key()})
+async def run(url: str, *, n: int, n_open: int, repeat: int, reuse: bool = False) -> dict[str, Any]:
+    """``reuse``: the database at ``url`` was filled by an earlier run (``--db``); time the pages only."""
+    key_file = Path(url.removeprefix("sqlite+aiosqlite:///") + ".key") if reuse else None
+    if key_file is not None and key_file.exists():
+        data_key = key_file.read_text().strip()
+    else:
+        data_key = generate_data_key()
+        await _reset(url)
+    settings = load_settings(ROOT / "config.toml", database={"url": url}, security={"data_key": data_key})
     ctx = AppContext.build(settings, clock=FrozenClock(NOW))
     from bench.synthetic import generate
 
     t0 = time.perf_counter()
-    stats = await generate(ctx.engine, n=n, cipher=NikCipher.from_master(settings.require_data_key()), now=NOW)
-    open_cases = await _top_up_open_cases(ctx, n_open, random.Random(3))
+    if key_file is None or not key_file.exists():
+        await generate(ctx.engine, n=n, cipher=NikCipher.from_master(settings.require_data_key()), now=NOW)
+        await _top_up_open_cases(ctx, n_open, random.Random(3))
+        if key_file is not None:
+            key_file.write_text(data_key)
     fill_s = time.perf_counter() - t0
+    async with ctx.session_factory() as s:
+        recipients = await s.scalar(select(func.count()).select_from(Recipient)) or 0
+        open_cases = await s.scalar(select(func.count()).select_from(Case).where(Case.next_due_at.is_not(None))) or 0
     people = await _people(ctx)
 
     server_ms: list[float] = []
@@ -181,7 +193,7 @@ async def run(url: str, *, n: int, n_open: int, repeat: int) -> dict[str, Any]:
     finally:
         await server.close()
         await ctx.close()
-    return {"recipients": stats.recipients, "open": open_cases, "fill_s": fill_s, "pages": results}
+    return {"recipients": recipients, "open": open_cases, "fill_s": fill_s, "pages": results}
 
 
 def _print(label: str, res: dict[str, Any]) -> None:
@@ -204,8 +216,12 @@ def main() -> None:
     ap.add_argument("--postgres", nargs="?", const=DEFAULT_PG, default=None, metavar="URL",
                     help=f"also run on PostgreSQL (default {DEFAULT_PG}; its schema is reset)")
     ap.add_argument("--no-sqlite", action="store_true", help="only PostgreSQL")
+    ap.add_argument("--db", type=Path, help="SQLite file kept between runs: filled the first time, reused after")
     args = ap.parse_args()
-    if not args.no_sqlite:
+    if args.db is not None:
+        url = f"sqlite+aiosqlite:///{args.db.resolve()}"
+        _print("SQLite", asyncio.run(run(url, n=args.n, n_open=args.open, repeat=args.repeat, reuse=True)))
+    elif not args.no_sqlite:
         with tempfile.TemporaryDirectory(prefix="uep-bench-") as tmp:
             url = f"sqlite+aiosqlite:///{tmp}/bench.db"
             _print("SQLite", asyncio.run(run(url, n=args.n, n_open=args.open, repeat=args.repeat)))

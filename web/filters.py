@@ -51,6 +51,14 @@ def install(env: jinja2.Environment, settings: Settings) -> None:
     def late(seconds: float) -> str:
         return duration(seconds)
 
+    def hours(value: float | None) -> str:
+        return "–" if value is None else duration(value * 3600)
+
+    def share(value: float | None) -> str:
+        from babel.numbers import format_percent
+
+        return "–" if value is None else format_percent(value, locale=_locale())
+
     def business(code: str) -> str:
         return business_type_label(code, settings, _locale())
 
@@ -58,6 +66,7 @@ def install(env: jinja2.Environment, settings: Settings) -> None:
         wita=wita, day=day, kind=case_kind_label, state=case_state_label, urgency=urgency_label,
         business=business, business_status=business_status_label, action=action_label, rupiah=rupiah,
         late=late, onboarding=onboarding_label, consent=consent_label, broadcast_status=broadcast_status_label,
+        hours=hours, share=share,
     )
     env.globals["query"] = _query
 

@@ -112,6 +112,20 @@ def _month_start(day: date, months_back: int) -> date:
     return date(y, m, 1)
 
 
+def due_class(dialect: str, tz: tzinfo, tzname: str, now: datetime) -> ColumnElement[str]:
+    """The compliance class of a check-in period in SQL (on time, late, missed, open), as :func:`classify_due`."""
+    due_day = _local_date(CheckinDue.due_at, dialect, tz, tzname, now)
+    done_day = _local_date(CheckinDue.completed_at, dialect, tz, tzname, now)
+    return case(
+        (CheckinDue.state == CheckinDueState.MISSED.value, MISSED),
+        (
+            CheckinDue.state == CheckinDueState.DONE.value,
+            case((CheckinDue.completed_at.is_(None), ON_TIME), (done_day <= due_day, ON_TIME), else_=LATE),
+        ),
+        else_=OPEN,
+    )
+
+
 async def load_operations(
     session: AsyncSession,
     *,
@@ -138,16 +152,7 @@ async def load_operations(
     # Check-in compliance per WITA month of the due date.
     first_month = _month_start(now.astimezone(tz).date(), months - 1)
     since_utc = datetime.combine(first_month, datetime.min.time(), tz)
-    due_day = _local_date(CheckinDue.due_at, dialect, tz, tzname, now)
-    done_day = _local_date(CheckinDue.completed_at, dialect, tz, tzname, now)
-    klass = case(
-        (CheckinDue.state == CheckinDueState.MISSED.value, MISSED),
-        (
-            CheckinDue.state == CheckinDueState.DONE.value,
-            case((CheckinDue.completed_at.is_(None), ON_TIME), (done_day <= due_day, ON_TIME), else_=LATE),
-        ),
-        else_=OPEN,
-    )
+    klass = due_class(dialect, tz, tzname, now)
     month = _local_month(CheckinDue.due_at, dialect, tz, tzname, now)
     # On SQLite a unary "+" keeps the planner off the (state, due_at) index: a skip-scan plus a table lookup
     # per row is ~2x slower than one sequential pass over the table.
@@ -236,5 +241,6 @@ __all__ = [
     "Compliance",
     "Operations",
     "classify_due",
+    "due_class",
     "load_operations",
 ]
