@@ -104,3 +104,23 @@ async def test_digest_has_call_and_plan_a_visit_buttons(sandbox: SandboxRun, peo
     async with ctx.session_factory() as s:
         plan = await s.scalar(select(VisitDue).where(VisitDue.recipient_id == world.recipient.id))
     assert plan.planned_on.isoformat() == "2026-03-03"
+
+
+async def test_a_long_overdue_backlog_is_counted_per_kecamatan(ctx) -> None:  # type: ignore[no-untyped-def]
+    """The first run on a whole roster finds hundreds of visits late: Dinas Sosial gets counts, not pages of
+    names."""
+    from types import SimpleNamespace
+
+    from bot.factory import create_i18n
+    from services.monitoring.plan import OVERDUE_NAMES, overdue_text
+
+    now = ctx.clock.now()
+    late = [(SimpleNamespace(due_at=now - timedelta(days=20)), SimpleNamespace(name=f"Warga {i}", desa="Desa"),
+             "Palaran" if i % 2 else "Loa Janan") for i in range(OVERDUE_NAMES + 1)]
+    i18n = create_i18n(ctx)
+    with i18n.context(), i18n.use_locale("id"):
+        parts = overdue_text(late, now=now, settings=ctx.settings)
+        few = overdue_text(late[:3], now=now, settings=ctx.settings)
+    assert len(parts) == 1 and "Warga" not in parts[0]
+    assert "<b>Palaran</b> (20)" in parts[0] and "<b>Loa Janan</b> (21)" in parts[0] and "/pemantauan" in parts[0]
+    assert "Warga 1, Desa: terlambat 20 hari" in few[0]
