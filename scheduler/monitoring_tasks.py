@@ -4,7 +4,7 @@ reported to Dinas Sosial, and the recipients told that a visit moved their case 
 from __future__ import annotations
 
 from scheduler.tasks import TaskRun, scan_task
-from services.monitoring.plan import deliver_visit_notices, ensure_plan_rows, notify_overdue, send_weekly_lists
+from services.monitoring.plan import ensure_plan_rows, notify_overdue, send_weekly_lists
 
 
 @scan_task("visit_plan_rows")
@@ -21,8 +21,3 @@ async def visit_weekly_lists(run: TaskRun) -> int:
 @scan_task("visit_overdue")
 async def visit_overdue(run: TaskRun) -> int:
     return await notify_overdue(run.ctx, run.messenger, run.now)
-
-
-@scan_task("visit_notices")
-async def visit_notices(run: TaskRun) -> int:
-    return await deliver_visit_notices(run.ctx, run.messenger, run.now)

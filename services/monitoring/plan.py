@@ -4,14 +4,13 @@
   a visit report moves it on (services/monitoring/visits.py); a worker may plan a day (:func:`plan_day`).
 * :func:`send_weekly_lists`: on ``weekly_list_weekday`` from ``weekly_list_hour`` WITA (Monday 07:00) every
   TKSK and PSM gets the visits due in their kecamatan by the end of the week, highest risk first, with a
-  button to open each card. Sent once per worker per week: a ``Reminder`` row with a unique dedupe key is the
-  record of it, written in the same transaction as the send.
+  button to open each card. Queued once per worker per week: the outbox row's unique dedupe key is the record.
 * :func:`notify_overdue`: a visit more than ``overdue_notice_days`` late is reported to Dinas Sosial once
   (until the next visit), rows claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL.
-* :func:`deliver_visit_notices`: the recipient is told, in plain words, that the visit moved their case on.
+* :func:`visit_notice_text`: what the recipient is told, in plain words, when a visit moved their case on.
 
-Messages to people other than the one whose update is handled go out from the scan, after the rows that
-decide them are committed.
+Every one of these messages is an outbox row (services/outgoing/outbox.py) written in the transaction that
+decides it, and sent after the commit.
 """
 
 from __future__ import annotations
@@ -31,18 +30,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.context import AppContext
-from bot.messenger import Messenger, SendOutcome
+from bot.messenger import Messenger
 from db.claims import claim_rows
-from db.enums import BusinessStatus, ReminderStatus
-from db.models import Case, FieldWorker, Kecamatan, Recipient, Reminder, TelegramAccount, Visit, VisitDue
+from db.enums import BusinessStatus
+from db.models import Case, FieldWorker, Kecamatan, OutboxMessage, Recipient, TelegramAccount, Visit, VisitDue
 from services.cases.notify import staff_accounts
 from services.i18n_labels import case_state_label
 from services.monitoring.risk import next_visit_day, risk_icon, risk_scores, why
-from services.outgoing.priority import Priority
+from services.outgoing import outbox
 from services.schedule import local_at, outside_quiet_hours
 
 log = logging.getLogger(__name__)
 WEEKLY_KIND = "visit_list"
+OVERDUE_KIND = "visit_overdue"
 LEASE = timedelta(minutes=5)
 # Card buttons in one weekly list message (Telegram allows 100; a long list says how to see the rest).
 LIST_BUTTONS = 30
@@ -146,7 +146,8 @@ async def send_weekly_lists(ctx: AppContext, messenger: Messenger, now: datetime
     async with ctx.session_factory() as session:
         workers = [(w.id, a.id) for w, a in await _worker_accounts(session)]
         done = set(await session.scalars(
-            select(Reminder.dedupe_key).where(Reminder.kind == WEEKLY_KIND, Reminder.dedupe_key.like(f"%:{week}"))))
+            select(OutboxMessage.dedupe_key).where(OutboxMessage.kind == WEEKLY_KIND,
+                                                   OutboxMessage.dedupe_key.like(f"%:{week}"))))
     sent = 0
     until = week_end(now, settings)
     for worker_id, account_id in workers:
@@ -154,13 +155,7 @@ async def send_weekly_lists(ctx: AppContext, messenger: Messenger, now: datetime
         if key in done:
             continue
         async with ctx.session_factory() as session:
-            marker = Reminder(dedupe_key=key, kind=WEEKLY_KIND, step=0, due_at=now, status=ReminderStatus.SENT,
-                              sent_at=now, attempts=1)
-            session.add(marker)
-            try:
-                await session.flush()  # another process sent this one already: the unique key says so
-            except IntegrityError:
-                await session.rollback()
+            if await session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)) is not None:
                 continue
             worker = await session.get(FieldWorker, worker_id)
             account = await session.get(TelegramAccount, account_id)
@@ -175,13 +170,15 @@ async def send_weekly_lists(ctx: AppContext, messenger: Messenger, now: datetime
                 else:
                     text, markup = _("🏠 No visits are due this week in {kecamatan}. Thank you!").format(
                         kecamatan=html.escape(kecamatan)), None
-                result = await messenger.send(account, text, reply_markup=markup)
-            if result.outcome is SendOutcome.RETRY:
-                await session.rollback()  # the marker goes too: the next tick tries again
+            # The outbox row is the record that this week's list went out (unique key per worker and week).
+            try:
+                await outbox.enqueue(session, account=account, kind=WEEKLY_KIND, text=text, reply_markup=markup,
+                                     dedupe_key=key)
+                await session.commit()
+            except IntegrityError:  # another process queued it first
+                await session.rollback()
                 continue
-            marker.error = None if result.ok else (result.error or result.outcome.value)[:300]
-            await session.commit()
-            sent += 1 if result.ok else 0
+            sent += 1
     return sent
 
 
@@ -213,23 +210,19 @@ async def notify_overdue(ctx: AppContext, messenger: Messenger, now: datetime) -
             for plan, _r, _k in rows:
                 plan.overdue_notified_at = now
             return 0
-        accounts = await staff_accounts(session)
+        accounts = [a for a in await staff_accounts(session) if a.blocked_at is None]
         if not accounts:
             return 0  # nobody at Dinas Sosial in the bot yet: keep them for when someone is
-        ok_any = False
+        first = min(ids)
         for account in accounts:
             with messenger.speaking_to(account):
                 parts = overdue_text(late, now=now, settings=settings)
-                for part in parts:
-                    result = await messenger.send(account, part)
-                    if not result.ok:
-                        break
-                else:
-                    ok_any = True
-        if ok_any:
-            for plan, _r, _k in rows:
-                plan.overdue_notified_at = now
-        return len(late) if ok_any else 0
+            for n, part in enumerate(parts):
+                await outbox.enqueue(session, account=account, kind=OVERDUE_KIND, text=part,
+                                     dedupe_key=f"visit_overdue:{account.id}:{first}:{now.isoformat()}:{n}")
+        for plan, _r, _k in rows:
+            plan.overdue_notified_at = now  # in the same transaction as the messages: told once, or not at all
+        return len(late)
 
 
 def overdue_text(late, *, now: datetime, settings: Settings) -> list[str]:  # type: ignore[no-untyped-def]
@@ -251,46 +244,6 @@ def overdue_text(late, *, now: datetime, settings: Settings) -> list[str]:  # ty
         lines.append(_("/pemantauan shows the visit coverage of each kecamatan."))
     lines.append(_("Please ask the TKSK and PSM of these kecamatan to plan the visits."))
     return _chunks(lines)
-
-
-async def deliver_visit_notices(ctx: AppContext, messenger: Messenger, now: datetime) -> int:
-    """Tell recipients, in plain words, that a visit moved their case on (never in quiet hours)."""
-    from services.monitoring.visits import VISIT_NOTICE_KIND
-
-    settings = ctx.settings
-    ids = await claim_rows(
-        ctx.session_factory, Reminder,
-        where=[Reminder.kind == VISIT_NOTICE_KIND, Reminder.status == ReminderStatus.PENDING, Reminder.due_at <= now],
-        order_by=[Reminder.due_at, Reminder.id], limit=settings.scheduler.batch_size, now=now, lease=LEASE,
-    )
-    for reminder_id in ids:
-        async with ctx.session_factory.begin() as session:
-            row = await session.get(Reminder, reminder_id)
-            if row is None or row.status != ReminderStatus.PENDING:
-                continue
-            payload = row.payload or {}
-            account = await session.get(TelegramAccount, payload.get("account_id", 0))
-            visit = await session.get(Visit, payload.get("visit_id", 0))
-            case = await session.get(Case, payload.get("case_id", 0))
-            row.claimed_until = None
-            if account is None or visit is None or case is None:
-                row.status, row.error = ReminderStatus.SKIPPED, "gone"
-                continue
-            if outside_quiet_hours(now, settings) != now:
-                row.due_at = outside_quiet_hours(now, settings)
-                continue
-            worker = await session.get(FieldWorker, visit.worker_id) if visit.worker_id else None
-            with messenger.speaking_to(account):
-                text = visit_notice_text(visit, case, worker, settings)
-                result = await messenger.send(account, text, priority=Priority.CASE)
-            row.attempts += 1
-            if result.ok:
-                row.status, row.sent_at = ReminderStatus.SENT, now
-            elif result.outcome is SendOutcome.RETRY and row.attempts < 5:
-                row.due_at = now + timedelta(seconds=max(60.0, result.retry_after or 0))
-            else:
-                row.status, row.error = ReminderStatus.FAILED, (result.error or result.outcome.value)[:300]
-    return len(ids)
 
 
 def visit_notice_text(visit: Visit, case: Case, worker: FieldWorker | None, settings: Settings) -> str:

@@ -28,12 +28,13 @@ from db.models import Case, Recipient, TelegramAccount, Visit, VisitDue
 from services.audit import audit
 from services.cases import open_case
 from services.cases.notify import account_of_recipient
-from services.cases.notify import enqueue as enqueue_notice
 from services.cases.transitions import Action, Actor, apply
 from services.checkins import CheckinAnswers, current_period, submit_checkin
 from services.clock import FrozenClock
 from services.monitoring.card import CardRefusal, current_version, worker_of
 from services.monitoring.risk import next_visit_day
+from services.outgoing import outbox
+from services.outgoing.priority import Priority
 from services.photos import PhotoRef, add_pending
 from services.schedule import local_at, open_due, outside_quiet_hours, schedule_next_checkin
 
@@ -189,9 +190,30 @@ async def _move_planned_case(session: AsyncSession, account: TelegramAccount, re
     visit.case_id = case_id
     target = await account_of_recipient(session, recipient.id)
     if target is not None and target.blocked_at is None:
-        enqueue_notice(
-            session, kind=VISIT_NOTICE_KIND, dedupe_key=f"visit:{visit.id}:r",
-            due_at=outside_quiet_hours(now, settings), recipient_id=recipient.id,
-            payload={"visit_id": visit.id, "case_id": case_id, "account_id": target.id, "event_id": applied.event.id},
+        # Through the outbox: sent after this commit, in the recipient's language (the refresher below), never
+        # in quiet hours.
+        from services.monitoring.plan import visit_notice_text
+
+        worker = account.worker
+        wake = outside_quiet_hours(now, settings)
+        await outbox.enqueue(
+            session, account=target, kind=VISIT_NOTICE_KIND, priority=Priority.CASE, dedupe_key=f"visit:{visit.id}:r",
+            text=visit_notice_text(visit, applied.case, worker, settings), due_at=wake if wake > now else None,
+            payload={"visit_id": visit.id, "case_id": case_id},
         )
     return applied.case
+
+
+@outbox.refresher(VISIT_NOTICE_KIND)
+async def _visit_notice_now(session: AsyncSession, row, account, *, now, settings, **_: object):  # type: ignore[no-untyped-def]
+    """The notice in the recipient's language, just before it is sent (skipped if the visit is gone)."""
+    from db.models import FieldWorker
+    from services.monitoring.plan import visit_notice_text
+
+    payload = row.payload or {}
+    visit = await session.get(Visit, payload.get("visit_id", 0))
+    case = await session.get(Case, payload.get("case_id", 0))
+    if visit is None or case is None:
+        return None
+    worker = await session.get(FieldWorker, visit.worker_id) if visit.worker_id else None
+    return outbox.Refreshed(visit_notice_text(visit, case, worker, settings))
