@@ -33,6 +33,8 @@ log = logging.getLogger("uep.sandbox")
 WILAYAH_FILE = "wilayah-kaltim.csv"
 ROSTER_FILE = "sample-roster.csv"
 WORKERS_FILE = "sample-workers.csv"
+# Optional: candidates before the assessment (issue #19), so /asesmen has someone to assess.
+CANDIDATES_FILE = "sample-candidates.csv"
 
 
 class SandboxDataMissing(RuntimeError):
@@ -56,7 +58,8 @@ def check_data_dir(data_dir: Path) -> None:
 
 
 async def import_data(ctx: AppContext, data_dir: Path) -> ImportSummary:
-    """Wilayah, roster and workers from ``data_dir`` through the same importer ``uep import`` uses.
+    """Wilayah, roster, workers (and candidates, when the file is there) from ``data_dir`` through the same
+    importers ``uep import`` uses.
 
     Skipped when the database already has recipients (``--keep`` / ``--db`` reuse a filled database).
     """
@@ -78,8 +81,11 @@ async def import_data(ctx: AppContext, data_dir: Path) -> ImportSummary:
         ("wilayah", WILAYAH_FILE),
         ("roster", ROSTER_FILE),
         ("workers", WORKERS_FILE),
+        ("candidates", CANDIDATES_FILE),
     )
     for kind, name in steps:
+        if kind == "candidates" and not (data_dir / name).is_file():
+            continue
         table = await asyncio.to_thread(read_table, data_dir / name)
         async with ctx.session_factory() as session:
             if kind == "wilayah":
@@ -87,6 +93,11 @@ async def import_data(ctx: AppContext, data_dir: Path) -> ImportSummary:
             elif kind == "roster":
                 result = await import_roster(session, table, program=ctx.settings.program, cipher=ctx.cipher,
                                              clock=ctx.clock, dry_run=False, progress=False)
+            elif kind == "candidates":
+                from services.importer.candidates import import_candidates
+
+                result = await import_candidates(session, table, program=ctx.settings.program, cipher=ctx.cipher,
+                                                 clock=ctx.clock, dry_run=False, actor="sandbox")
             else:
                 result = await import_workers(session, table, cipher=ctx.cipher, clock=ctx.clock, dry_run=False)
             if result.exit_code == 2:
