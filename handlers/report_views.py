@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import io
 import threading
 from collections.abc import Sequence
 
@@ -32,7 +33,9 @@ from services.reports.summary import (
     logrank_text,
     number,
 )
+from services.reports.tables import write_survival_table
 
+SURVIVAL_EXPORT = "survival"  # /ekspor: the survival table (figures only, no personal data)
 CAPTION_LIMIT = 1000  # Telegram allows 1024 characters (UTF-16 units) in a caption; keep a margin
 TEXT_LIMIT = 4000  # of 4096 in a message
 MAX_CHARTS = 10  # an album holds 2–10 photos
@@ -178,8 +181,29 @@ async def send_breakdown(
     return report
 
 
+async def write_survival_export(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    clock: Clock,
+    i18n: I18n,
+    fmt: str,
+    breakdowns: Sequence[str],
+    scope: ReportScope | None = None,
+) -> tuple[bytes, int]:
+    """The survival table (overall and every breakdown) as CSV or XLSX bytes, and its number of rows."""
+    gettext, locale = _translator(i18n)
+    reports = [
+        await build_report(session, settings=settings, clock=clock, scope=scope, breakdown=b) for b in breakdowns
+    ]
+    buf = io.BytesIO()
+    rows = write_survival_table(reports, buf, fmt=fmt, gettext=gettext, locale=locale)  # type: ignore[arg-type]
+    return buf.getvalue(), rows
+
+
 __all__ = [
     "STAFF_BREAKDOWNS",
+    "SURVIVAL_EXPORT",
     "WORKER_BREAKDOWNS",
     "ReportCb",
     "breakdown_caption",
@@ -187,4 +211,5 @@ __all__ = [
     "render_pngs",
     "send_breakdown",
     "send_report",
+    "write_survival_export",
 ]

@@ -15,7 +15,14 @@ from pathlib import Path
 from aiogram import Bot, F
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, FSInputFile, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    FSInputFile,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
 from aiogram.utils.chat_action import ChatActionSender
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -27,7 +34,14 @@ from bot.i18n import N_
 from bot.routing import Router
 from db.enums import Role
 from db.models import TelegramAccount
-from handlers.report_views import STAFF_BREAKDOWNS, ReportCb, send_breakdown, send_report
+from handlers.report_views import (
+    STAFF_BREAKDOWNS,
+    SURVIVAL_EXPORT,
+    ReportCb,
+    send_breakdown,
+    send_report,
+    write_survival_export,
+)
 from services.clock import Clock
 from services.crypto import NikCipher
 from services.exports import EXPORT_KINDS, ExportNotAllowed, export_table
@@ -43,6 +57,7 @@ EXPORT_TITLES = {
     "recipients": N_("Recipients"),
     "checkins": N_("Check-ins"),
     "cases": N_("Cases"),
+    SURVIVAL_EXPORT: N_("Survival figures"),
 }
 EXPORT_FORMATS = ("csv", "xlsx")
 _MIME = {
@@ -97,7 +112,7 @@ def kinds_keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [InlineKeyboardButton(text=_(EXPORT_TITLES[k]), callback_data=ExportCb(kind=k).pack())]
-            for k in EXPORT_KINDS
+            for k in (*EXPORT_KINDS, SURVIVAL_EXPORT)
         ]
     )
 
@@ -135,16 +150,17 @@ async def export_choice(
         await _refuse(query)
         return
     kind, fmt = callback_data.kind, callback_data.fmt
-    if kind not in EXPORT_KINDS or fmt not in (*EXPORT_FORMATS, "-"):
+    if kind not in (*EXPORT_KINDS, SURVIVAL_EXPORT) or fmt not in (*EXPORT_FORMATS, "-"):
         await query.answer(_("This button is no longer active. Please use the latest message."), show_alert=True)
         return
     if fmt == "-":
         await query.answer()
         if isinstance(query.message, Message):
             text = _("{title}: choose the file format.").format(title=_(EXPORT_TITLES[kind]))
-            if role is Role.ADMIN:
+            if role is Role.ADMIN and kind != SURVIVAL_EXPORT:
                 text += "\n" + _("Exports with full NIKs are recorded in the audit log.")
-            await query.message.edit_text(html.escape(text), reply_markup=formats_keyboard(kind, role))
+            keyboard = formats_keyboard(kind, Role.CASEWORKER if kind == SURVIVAL_EXPORT else role)
+            await query.message.edit_text(html.escape(text), reply_markup=keyboard)
         return
     full = bool(callback_data.full)
     if full and role is not Role.ADMIN:
@@ -153,6 +169,23 @@ async def export_choice(
 
     chat_id = query.from_user.id
     day = clock.now().astimezone(settings.program.tz).date().isoformat()
+    if kind == SURVIVAL_EXPORT:  # figures only, no personal data: no NIK question, nothing to audit
+        await query.answer(_("Preparing the file…"))
+        async with ChatActionSender.upload_document(chat_id=chat_id, bot=bot):
+            data, rows = await write_survival_export(
+                session, settings=settings, clock=clock, i18n=i18n, fmt=fmt, breakdowns=STAFF_BREAKDOWNS
+            )
+            caption = _("{title}: {rows} rows, times in {zone}.").format(
+                title=_(EXPORT_TITLES[kind]),
+                rows=number(rows, i18n.current_locale),
+                zone=ZONE_ABBREVIATIONS.get(settings.program.timezone, settings.program.timezone),
+            )
+            await bot.send_document(
+                chat_id,
+                BufferedInputFile(data, filename=f"uep-survival-{day}.{fmt}"),
+                caption=html.escape(caption),
+            )
+        return
     name = f"uep-{kind}{'-full-nik' if full else ''}-{day}.{fmt}"
     await query.answer(_("Preparing the file…"))
     with tempfile.TemporaryDirectory(prefix="uep-export-") as folder:

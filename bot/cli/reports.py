@@ -40,8 +40,9 @@ def report(
     lang: Annotated[_Lang, typer.Option("--lang", help="Language of the summary and charts.")] = _Lang.id,
 ) -> None:
     """Print the program summary (business survival against the old group model, check-ins, cases) and write
-    the survival charts as PNG files."""
+    the survival charts as PNG files and the survival table (every horizon with its interval) as CSV."""
     from services.reports import build_report, render_charts, render_summary, translator
+    from services.reports.tables import write_survival_table
 
     async def _do(ctx: AppContext) -> tuple[str, list[Path]]:
         async with ctx.session_factory() as session:
@@ -59,13 +60,17 @@ def report(
             path = out / (f"{stem}.png" if len(pngs) == 1 else f"{stem}-{i}.png")
             path.write_bytes(png)
             paths.append(path)
+        table = out / f"{stem}.csv"
+        with table.open("wb") as fh:
+            write_survival_table([rep], fh, gettext=gettext, locale=lang.value)
+        paths.append(table)
         return text, paths
 
     text, paths = run_async(_do)
     typer.echo(text)
     typer.echo("")
     for path in paths:
-        typer.echo(f"chart: {path}")
+        typer.echo(f"{'table' if path.suffix == '.csv' else 'chart'}: {path}")
 
 
 export_app = typer.Typer(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import re
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,6 +69,17 @@ def test_report_and_exports(settings, tmp_path: Path) -> None:  # type: ignore[n
     assert len(charts) == 2
     for c in charts:
         Image.open(c).verify()
+    tables = [line.removeprefix("table: ") for line in res.output.splitlines() if line.startswith("table: ")]
+    assert len(tables) == 1
+    table = list(csv.reader(io.StringIO(Path(tables[0]).read_text("utf-8-sig"))))
+    assert table[0][1] == "kelompok" and table[1][1] == "Semua penerima"
+    # The table's figures are the summary's, word for word: every horizon overall, and each group at the
+    # horizon the summary sorts and shows the groups by.
+    shown = int(re.search(r"masih berjalan setelah (\d+) bulan", res.output).group(1))  # type: ignore[union-attr]
+    for row in table[1:]:
+        if row[1] == "Semua penerima" or int(row[3]) == shown:
+            assert f"{row[1]} (n={row[2]}): {row[8]}" in res.output or row[1] == "Semua penerima", row
+            assert f": {row[8]}" in res.output, row
 
     res = runner.invoke(app, ["--config", CONFIG, "report", "--lang", "en", "--out", str(tmp_path / "r2")])
     assert res.exit_code == 0, res.output

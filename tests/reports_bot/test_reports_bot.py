@@ -181,7 +181,7 @@ async def test_exports_csv_and_xlsx_with_masked_niks(sandbox: SandboxRun) -> Non
     staff = sandbox.person(CASEWORKER, "Budi")
     await staff.command("ekspor")
     menu = await staff.wait_for("NIK disamarkan")
-    assert menu.buttons == ["Penerima", "Lapor rutin", "Kasus"]
+    assert menu.buttons == ["Penerima", "Lapor rutin", "Kasus", "Angka ketahanan usaha"]
     await staff.press("Penerima")
     await staff.wait_for("pilih format")
     await sandbox.settle()
@@ -286,3 +286,29 @@ async def test_english_report_uses_english_numbers(sandbox: SandboxRun) -> None:
     assert new[0].text == await _expected_summary(sandbox, ReportScope(), "en")
     assert new[0].text.startswith("UEP report, ")
     assert new[1].buttons[0] == "By business type"
+
+
+async def test_survival_export_has_the_summarys_figures(sandbox: SandboxRun) -> None:
+    """/ekspor → survival figures: the same figure text and minimum as /laporan, one row per group and horizon."""
+    await _seed(sandbox)
+    staff = sandbox.person(CASEWORKER, "Budi")
+    await staff.command("ekspor")
+    menu = await staff.wait_for("NIK disamarkan")
+    await staff.press("Angka ketahanan usaha", message=menu)
+    await staff.wait_for("pilih format")
+    await sandbox.settle()
+    assert staff.last.buttons == ["CSV", "XLSX"]
+    new = await _new_messages(sandbox, staff, lambda: staff.press("CSV"), "document")
+    doc = new[0]
+    assert doc.data["document"]["file_name"] == "uep-survival-2026-03-02.csv"
+    rows = list(csv.reader(io.StringIO((await _download(sandbox, doc)).decode("utf-8-sig"))))
+    header, body = rows[0], rows[1:]
+    assert header[:4] == ["rincian", "kelompok", "penerima (n)", "bulan setelah bantuan"]
+    async with sandbox.ctx.session_factory() as s:
+        overall = (await build_report(s, settings=sandbox.ctx.settings, clock=sandbox.ctx.clock)).overall
+    # Overall first, one row per horizon, with the summary's wording (13 people: below the minimum of 20).
+    assert [r[1] for r in body[:3]] == ["Semua penerima"] * 3
+    for row, est in zip(body[:3], overall.estimates.values(), strict=True):
+        assert row[4] == str(est.at_risk) and row[5] == "" and row[8] == f"belum cukup data (n={est.at_risk})"
+    breakdowns = {r[0] for r in body[3:]}
+    assert "Menurut jenis usaha" in breakdowns and "Menurut TKSK" in breakdowns
