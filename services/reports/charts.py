@@ -146,7 +146,7 @@ def build_figure(
     rows = len(curves)
     row_h = 0.034
     table_top = 0.115 + row_h * rows  # the number-at-risk table sits between the axis and the footer
-    ax_bottom = table_top + 0.085
+    ax_bottom = table_top + 0.12
     head = 0.125 if report.breakdown else 0.095
     left, width = 0.22, 0.74
     ax = fig.add_axes((left, ax_bottom, width, 1 - head - 0.02 - ax_bottom))
@@ -163,6 +163,22 @@ def build_figure(
         if cut <= 0:  # nobody beyond the aid day with enough people observed
             label += " – " + _("not enough data")
         _draw(ax, group.curve, colour, width_, label, rules.confidence, cut, 0.2 if group is report.overall else 0.12)
+
+    overall_observed = report.overall.curve.at_risk_at(1)
+    if _reliable_until(report.overall.curve, rules.min_at_risk) <= 0:
+        # Say it in the picture too, so a faded line at 100% is never read as "everybody is still running".
+        ax.text(
+            x_max / 2,
+            72,
+            _("Not enough data yet:\n{n} observed after the aid day,\nat least {min} needed").format(
+                n=number(overall_observed, locale), min=number(rules.min_at_risk, locale)
+            ),
+            fontsize=fs + 1,
+            ha="center",
+            va="center",
+            color="#333333",
+            bbox={"facecolor": "#fff3cd", "edgecolor": "#c9a227", "boxstyle": "round,pad=0.6"},
+        )
 
     base = report.baseline * 100
     ax.axhline(base, color=_BASELINE, linestyle=(0, (6, 4)), linewidth=2.2)
@@ -211,8 +227,8 @@ def build_figure(
     for r, (group, colour, _w) in enumerate(curves):
         y = table_top - row_h * (r + 0.5)
         name = group_label(report, group, gettext, locale)
-        short = name if len(name) <= 11 else name[:10] + "…"
-        fig.text(left - 0.035, y, short, fontsize=fs - 4, color=colour, va="center", ha="right")
+        short = name if len(name) <= 10 else name[:9] + "…"
+        fig.text(0.02, y, short, fontsize=fs - 4, color=colour, va="center", ha="left")
         for t in ticks:
             count = group.curve.at_risk_at(t * MONTH_DAYS) if t > 0 else group.n
             faded = count < rules.min_at_risk

@@ -23,6 +23,7 @@ from services.reports.survival import (
     group_survival,
     load_subjects,
     observe,
+    sort_by_survival,
     survival_by,
 )
 
@@ -63,6 +64,7 @@ class Report:
     kabupaten_names: dict[int, str] = field(default_factory=dict)
     rules: Rules = field(default_factory=Rules)
     logrank: LogRank | None = None  # between the breakdown's groups (those with enough people followed)
+    group_months: int | None = None  # the horizon the breakdown's groups are shown and sorted at
     first_aid: date | None = None  # the data cover aid from this day …
     last_report_at: datetime | None = None  # … and the latest check-in or status report (freshness)
 
@@ -72,7 +74,9 @@ class Report:
 
     @property
     def sort_months(self) -> int:
-        """The horizon groups are sorted by: the longest where the whole group has a figure."""
+        """The horizon the groups are shown and sorted at (see :func:`group_horizon`)."""
+        if self.group_months is not None:
+            return self.group_months
         best = self.overall.headline()
         return best.months if best is not None else max(self.rules.horizons)
 
@@ -132,6 +136,7 @@ async def build_report(
     )
 
     groups: list[GroupSurvival] = []
+    group_months: int | None = None
     test: LogRank | None = None
     if spec is not None:
         names = Names(
@@ -140,10 +145,9 @@ async def build_report(
             tksk=tksk_names,
         )
         labels = dict(spec.names(names)) if spec.names is not None else {}
-        best = overall.headline()
-        groups = survival_by(
-            pairs, spec.group_key, labels, rules, reason_of, best.months if best is not None else None
-        )
+        groups = survival_by(pairs, spec.group_key, labels, rules, reason_of)
+        group_months = group_horizon(overall, groups, rules)
+        groups = sort_by_survival(groups, group_months)
         test = logrank(
             [g.observations for g in groups if sum(o.days > 0 for o in g.observations) >= rules.min_at_risk]
         )
@@ -180,9 +184,21 @@ async def build_report(
         kabupaten_names=kabupaten,
         rules=rules,
         logrank=test,
+        group_months=group_months,
         first_aid=min((s.aid_date for s in subjects), default=None),
         last_report_at=_latest_report(subjects),
     )
+
+
+def group_horizon(overall: GroupSurvival, groups: list[GroupSurvival], rules: Rules) -> int:
+    """The longest horizon at which at least half of the groups have a figure (so a breakdown compares
+    groups where it can), else the longest where the whole program has one, else the longest horizon."""
+    for months in sorted(rules.horizons, reverse=True):
+        shown = sum(1 for g in groups if g.estimates[months].enough)
+        if groups and shown * 2 >= len(groups):
+            return months
+    best = overall.headline()
+    return best.months if best is not None else max(rules.horizons)
 
 
 def _latest_report(subjects: list[Subject]) -> datetime | None:

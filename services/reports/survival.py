@@ -23,7 +23,9 @@ Definitions (what the figures mean)
   those counts beside every curve (``GroupSurvival.unknown_reasons``) and they add up to ``unknown``.
 * **"Running at m months"** is the Kaplan–Meier estimate S(t) at t = the horizon's day, with its confidence
   interval (95% by default): Greenwood's variance on the log(−log S) scale, exactly as lifelines and R's
-  ``survival`` (``conf.type="log-log"``) compute it, so the interval stays inside [0, 1].
+  ``survival`` (``conf.type="log-log"``) compute it, so the interval stays inside [0, 1]. Before the first
+  stop (S = 1) that interval is (100%, 100%); the report then shows the exact interval for no stop among
+  those observed instead (:func:`figure_interval`), so "100%" never comes with false certainty.
 * **Observed (at risk) at t** = recipients whose time is at least t: those the figure at t rests on.
 * **The minimum.** A horizon where fewer than ``reports.min_at_risk`` (default 20) recipients were observed
   has no percentage: it is "not enough data (n=…)" (:class:`Estimate` with ``survival=None``), overall and in
@@ -230,6 +232,16 @@ def log_log_interval(s: float, greenwood: float, confidence: float = 0.95) -> tu
     return s ** math.exp(spread), s ** math.exp(-spread)
 
 
+def figure_interval(s: float, greenwood: float, at_risk: int, confidence: float = 0.95) -> tuple[float, float]:
+    """The interval a report shows. The log-log interval, except before the first stop (S = 1), where
+    Greenwood's variance is zero and survival software prints (100%, 100%) — a certainty nobody has. There the
+    interval is the exact (Clopper–Pearson) one for no stop among the ``at_risk`` observed: from
+    ((1 − confidence) / 2)^(1/at_risk) to 100% (32 observed: 89.1–100%)."""
+    if s >= 1.0 and at_risk > 0:
+        return ((1.0 - confidence) / 2.0) ** (1.0 / at_risk), 1.0
+    return log_log_interval(s, greenwood, confidence)
+
+
 class Verdict(StrEnum):
     """A figure against the old group model's baseline, decided by the whole interval."""
 
@@ -265,7 +277,7 @@ def estimate_at(
     if s is None or at_risk < min_at_risk:
         return Estimate(months, days, at_risk, None, None, None, Verdict.NOT_ENOUGH)
     step = curve.step_at(days)
-    lower, upper = log_log_interval(s, step.greenwood if step is not None else 0.0, confidence)
+    lower, upper = figure_interval(s, step.greenwood if step is not None else 0.0, at_risk, confidence)
     if lower > baseline:
         verdict = Verdict.BETTER
     elif upper < baseline:
@@ -504,6 +516,7 @@ __all__ = [
     "Subject",
     "Verdict",
     "estimate_at",
+    "figure_interval",
     "group_survival",
     "horizon_days",
     "kaplan_meier",
