@@ -115,6 +115,18 @@ def test_verdict_follows_the_whole_interval(stops: int, verdict: Verdict, words:
     assert verdict_text(est, 0.46, ID, "id") == words
 
 
+def test_no_stop_yet_is_never_shown_as_certain() -> None:
+    curve = kaplan_meier([Observation(200, False, "running")] * 32)
+    assert curve.interval_at(91) == (1.0, 1.0)  # what survival software prints (checked against lifelines)
+    est = estimate_at(curve, 3, min_at_risk=20)
+    assert est.survival == 1.0 and est.upper == 1.0
+    assert est.lower == pytest.approx(0.025 ** (1 / 32)) and est.lower == pytest.approx(0.891, abs=0.001)
+    assert estimate_text(est, ID, "id") == "100,0% (89,1–100,0%)"
+    # Four observed and no stop: the interval reaches below 46% (39.8%), so no claim of beating the group model.
+    few = estimate_at(kaplan_meier([Observation(200, False, "running")] * 4), 3, min_at_risk=4)
+    assert few.verdict is Verdict.UNCERTAIN
+
+
 def test_uncertain_when_the_interval_touches_the_baseline() -> None:
     # S = 0.55 with 60 people: the interval (about 0.41–0.67) contains 0.46 although S is above it.
     est = estimate_at(kaplan_meier(_cohort(60, 27)), 12, min_at_risk=20, baseline=0.46)
@@ -194,7 +206,8 @@ async def test_log_rank_in_plain_words_and_groups_sorted_by_survival(ctx, sessio
     assert rep.logrank is not None and rep.logrank.groups == 2 and rep.logrank.p_value < 0.001
     text = render_summary(rep, ID, "id")
     assert "Perbedaan antar jenis usaha: bermakna (uji log-rank p < 0,001, 2 kelompok)" in text
-    assert "• Kue (n=30): 100,0% (100,0–100,0%), 30 teramati — lebih baik dari model kelompok (46%)" in text
+    # No stop among 30 observed: not "100–100%" but the exact interval, 0.025^(1/30) = 88.4% to 100%.
+    assert "• Kue (n=30): 100,0% (88,4–100,0%), 30 teramati — lebih baik dari model kelompok (46%)" in text
     assert "• Makanan (n=30): belum cukup data (n=6)" in text
     en = render_summary(rep, translator("en"), "en")
     assert "Difference between business types: significant (log-rank p < 0.001, 2 groups)" in en
