@@ -101,6 +101,8 @@ class BusinessStatusChange(Base):
     """History of a recipient's business status: the input of the survival analysis."""
 
     __tablename__ = "business_status_changes"
+    # Covers the survival loader's GROUP BY recipient (first stop, last known status) without table lookups.
+    __table_args__ = (Index("ix_business_status_changes_survival", "recipient_id", "status", "changed_at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id", ondelete="CASCADE"), index=True)
@@ -295,7 +297,11 @@ class Reminder(Base):
 class Checkin(Base):
     __tablename__ = "checkins"
     # Check-in ids appear in the TKSK's review buttons: never reused (AUTOINCREMENT on SQLite).
-    __table_args__ = {"sqlite_autoincrement": True}
+    # The index covers the survival loader's GROUP BY recipient (first stop, last known status).
+    __table_args__ = (
+        Index("ix_checkins_survival", "recipient_id", "status", "submitted_at"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id", ondelete="CASCADE"), index=True)

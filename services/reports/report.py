@@ -20,6 +20,7 @@ from services.reports.survival import (
     GroupSurvival,
     Rules,
     Subject,
+    fixed_zone,
     group_survival,
     load_subjects,
     observe,
@@ -129,7 +130,8 @@ async def build_report(
         tksk_of=tksk_of,
         extra_columns=extra,
     )
-    pairs = [(s, observe(s, today=today, tz=tz)) for s in subjects]
+    zone = fixed_zone(tz, now)
+    pairs = [(s, observe(s, today=today, tz=zone)) for s in subjects]
     reason_of = unknown.classifier(settings, now)
     overall = group_survival(
         "all", "all", [o for _, o in pairs], rules, unknown.count_reasons(subjects, reason_of)
