@@ -3,7 +3,8 @@ and horizon, with the same figure text, minimum and verdict wording as the summa
 (observed, S, interval) and the unknown counts of the one definition in :mod:`.unknown`.
 
 A cell that is below the minimum has no percentage here either: the number columns are empty and the
-figure column reads "belum cukup data (n=…)"."""
+figure column reads "belum cukup data (n=…)". CSV follows the exports' convention (:mod:`services.exports`):
+``;`` between columns and decimal commas in Indonesian, ``,`` and decimal points in English."""
 
 from __future__ import annotations
 
@@ -97,8 +98,13 @@ def write_survival_table(
     """Write the table; returns the number of data rows. CSV is UTF-8 with a BOM (Excel opens it right)."""
     rows = list(survival_rows(reports, gettext, locale))
     if fmt == "csv":
+        indonesian = locale.startswith("id")
         text = io.StringIO()
-        csv.writer(text).writerows(rows)
+        writer = csv.writer(text, delimiter=";" if indonesian else ",")
+        for row in rows:
+            writer.writerow(
+                [str(v).replace(".", ",") if indonesian and isinstance(v, float) else v for v in row]
+            )
         out.write(text.getvalue().encode("utf-8-sig"))
     else:
         from openpyxl import Workbook

@@ -71,7 +71,7 @@ def test_report_and_exports(settings, tmp_path: Path) -> None:  # type: ignore[n
         Image.open(c).verify()
     tables = [line.removeprefix("table: ") for line in res.output.splitlines() if line.startswith("table: ")]
     assert len(tables) == 1
-    table = list(csv.reader(io.StringIO(Path(tables[0]).read_text("utf-8-sig"))))
+    table = list(csv.reader(io.StringIO(Path(tables[0]).read_text("utf-8-sig")), delimiter=";"))
     assert table[0][1] == "kelompok" and table[1][1] == "Semua penerima"
     # The table's figures are the summary's, word for word: every horizon overall, and each group at the
     # horizon the summary sorts and shows the groups by.

@@ -191,7 +191,8 @@ async def test_exports_csv_and_xlsx_with_masked_niks(sandbox: SandboxRun) -> Non
     doc = new[0]
     assert doc.data["document"]["file_name"] == "uep-recipients-2026-03-02.csv"
     assert "14 baris" in doc.caption and "WITA" in doc.caption
-    rows = list(csv.DictReader(io.StringIO((await _download(sandbox, doc)).decode("utf-8-sig"))))
+    # Indonesian CSV: ';' between columns (services/exports.py), so Excel set to Indonesian splits it.
+    rows = list(csv.DictReader(io.StringIO((await _download(sandbox, doc)).decode("utf-8-sig")), delimiter=";"))
     assert len(rows) == 14
     for row in rows:
         if int(row["id"]) in world.niks:
@@ -301,7 +302,7 @@ async def test_survival_export_has_the_summarys_figures(sandbox: SandboxRun) -> 
     new = await _new_messages(sandbox, staff, lambda: staff.press("CSV"), "document")
     doc = new[0]
     assert doc.data["document"]["file_name"] == "uep-survival-2026-03-02.csv"
-    rows = list(csv.reader(io.StringIO((await _download(sandbox, doc)).decode("utf-8-sig"))))
+    rows = list(csv.reader(io.StringIO((await _download(sandbox, doc)).decode("utf-8-sig")), delimiter=";"))
     header, body = rows[0], rows[1:]
     assert header[:4] == ["rincian", "kelompok", "penerima (n)", "bulan setelah bantuan"]
     async with sandbox.ctx.session_factory() as s:
