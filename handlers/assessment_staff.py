@@ -29,7 +29,7 @@ from services.aid import assessment as rules
 from services.aid.catalog import PackageOutOfRange, rupiah
 from services.aid.decision import DecisionRefused, approve, reject
 from services.aid.lifecycle import Actor
-from services.aid.notices import decision_notices, queue, send_after_commit
+from services.aid.notices import decision_notices, queue
 from services.aid.packages import PackageLocked, item_line, lines_of, set_lines, with_quantity
 from services.crypto import mask_nik
 from services.i18n_labels import business_type_label
@@ -208,7 +208,7 @@ async def approve_as(query: CallbackQuery, callback_data: DcCb, session: AsyncSe
             total=rupiah(exc.total), low=rupiah(exc.aid_min), high=rupiah(exc.aid_max)), show_alert=True)
         return
     assert decision.package is not None
-    pending = await queue(session, await decision_notices(
+    await queue(session, await decision_notices(
         session, candidate, decision.assessment, approved=True, settings=settings, i18n=i18n,
         total=decision.package.value))
     await session.commit()
@@ -219,7 +219,6 @@ async def approve_as(query: CallbackQuery, callback_data: DcCb, session: AsyncSe
     await session.refresh(decision.package, ["items"])
     text, markup = package_text(decision.package, settings, candidate.name)
     await query.message.answer(text, reply_markup=markup)
-    await send_after_commit(messenger, pending)
 
 
 @router.callback_query(PkCb.filter())
@@ -285,13 +284,12 @@ async def got_reason(message: Message, session: AsyncSession, state: FSMContext,
         await state.clear()
         await message.answer(_(DECISION_REFUSALS[exc.code]))
         return
-    pending = await queue(session, await decision_notices(
+    await queue(session, await decision_notices(
         session, candidate, decision.assessment, approved=False, settings=settings, i18n=i18n))
     await session.commit()
     await state.clear()
     await message.answer(_("Recorded: {name} not approved. The TKSK has been told.").format(
         name=html.escape(candidate.name)))
-    await send_after_commit(messenger, pending)
 
 
 @router.message(Command("bast"))

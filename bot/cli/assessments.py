@@ -61,7 +61,6 @@ def approve_file(
             except ImportAborted as exc:
                 await session.rollback()
                 raise fail(str(exc)) from None
-            unsent = 0
             if dry_run or result.exit_code == 2:
                 await session.rollback()
             else:
@@ -73,11 +72,11 @@ def approve_file(
                         session, candidate, await _assessment(session, candidate), approved=approved,
                         settings=ctx.settings, i18n=i18n, total=None if not approved else (
                             await _package_total(session, candidate)))
-                    unsent += len(await queue(session, notices))
+                    await queue(session, notices)
                 await session.commit()
-            return result, ctx.clock.now(), unsent
+            return result, ctx.clock.now()
 
-    result, now, unsent = run_async(_do)
+    result, now = run_async(_do)
     for warning in result.warnings:
         typer.echo(f"peringatan: {warning}", err=True)
     for rej in sorted(result.rejected, key=lambda r: r.line):
@@ -86,8 +85,6 @@ def approve_file(
         path = write_report(report or default_report_path(file, now.astimezone()), table, result.rejected)
         typer.echo(f"laporan baris yang ditolak: {path}")
     typer.echo(result.summary())
-    if unsent:
-        typer.echo(f"peringatan: {unsent} pemberitahuan ke TKSK belum terkirim (outbox belum tersedia)", err=True)
     raise typer.Exit(result.exit_code)
 
 

@@ -2,8 +2,7 @@
 candidate when they have a Telegram account. Texts are translated into each account's language.
 
 Messages to anyone but the person whose update is handled go through the outbox
-(``services.outgoing.outbox.enqueue``: written in the same transaction, sent after commit, retried, paced)
-when it is installed; until then the caller sends them itself after its commit (:func:`send_after_commit`).
+(``services.outgoing.outbox.enqueue``: written in the same transaction, sent after commit, retried, paced).
 """
 
 from __future__ import annotations
@@ -86,23 +85,11 @@ async def decision_notices(
     return notices
 
 
-async def queue(session: AsyncSession, notices: list[Notice]) -> list[Notice]:
-    """Hand the notices to the outbox when it exists; returns those the caller must send after its commit."""
-    try:
-        from services.outgoing import outbox  # type: ignore[attr-defined]
-        from services.outgoing.priority import Priority
-    except ImportError:
-        return notices
+async def queue(session: AsyncSession, notices: list[Notice]) -> None:
+    """Write the notices into the caller's transaction (the outbox sends them after its commit)."""
+    from services.outgoing import outbox
+    from services.outgoing.priority import Priority
+
     for n in notices:
         await outbox.enqueue(session, account=n.account, kind=n.kind, text=n.text, priority=Priority.CASE,
                              dedupe_key=n.dedupe_key)
-    return []
-
-
-async def send_after_commit(messenger, notices: list[Notice]) -> int:  # type: ignore[no-untyped-def]
-    """Send what the outbox did not take (only until it is installed); returns how many were sent."""
-    sent = 0
-    for n in notices:
-        result = await messenger.send(n.account, n.text)
-        sent += int(result.ok)
-    return sent

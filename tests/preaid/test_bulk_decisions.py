@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from db.enums import CandidateStage, StaffRole
-from db.models import Candidate, CandidateEvent, Recipient
+from db.models import Candidate, CandidateEvent, OutboxMessage, Recipient
 from tests import factories
 from tests.importing.conftest import in_db
 from tests.preaid.helpers import assessed, candidate
@@ -19,6 +19,7 @@ def _setup(settings, cipher, clock):  # type: ignore[no-untyped-def]
     async def make(s):  # type: ignore[no-untyped-def]
         kec = await factories.region(s, "Kutai Barat", "Muara Pahu")
         tksk = await factories.worker(s, cipher, clock, kecamatan=kec)
+        await factories.link(s, clock, 970001, worker=tksk)
         await factories.staff(s, clock, role=StaffRole.ADMIN, name="Ani Admin")
         niks = ["6402000000000011", "6402000000000012", "6402000000000013", "6402000000000014"]
         made = [await candidate(s, cipher, clock, kecamatan=kec, name=f"Calon {i}", nik=n)
@@ -75,6 +76,13 @@ def test_bulk_approve_dry_run_report_and_override(uep, settings, cipher, clock, 
 
     assert in_db(settings, recipients) == {"Calon 0": ("kue", 4_750_000), "Calon 1": ("bengkel_motor", 4_800_000)}
 
+    async def told(s):  # type: ignore[no-untyped-def]
+        return [m.text for m in await s.scalars(select(OutboxMessage).order_by(OutboxMessage.id))]
+
+    texts = in_db(settings, told)  # the TKSK is told through the outbox (sent by the bot after the commit)
+    assert len(texts) == 2 and "Dinas Sosial menyetujui Calon 0: Kue, paket Rp4.750.000" in texts[0]
+    assert "Calon 1: Bengkel motor, paket Rp4.800.000" in texts[1]
+
     # An admin overrides for the candidate never assessed, with a reason (recorded); a second run refuses
     # what is already decided.
     fix = _write(tmp_path / "fix.csv", [
@@ -86,6 +94,7 @@ def test_bulk_approve_dry_run_report_and_override(uep, settings, cipher, clock, 
     ok = uep("assessments", "approve", str(fix), "--admin", "Ani Admin")
     assert ok.exit_code == 0, ok.output
     assert _stages(settings)["Calon 3"] == "package_set" and _stages(settings)["Calon 2"] == "not_approved"
+    assert "tidak menyetujui Calon 2. Alasan: Pindah ke luar provinsi" in in_db(settings, told)[-1]
 
     async def override_event(s):  # type: ignore[no-untyped-def]
         return (await s.scalars(select(CandidateEvent).where(CandidateEvent.action == "approved_override"))).one()
