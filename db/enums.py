@@ -88,6 +88,7 @@ class PhotoStatus(StrEnum):
     STORED = "stored"
     TOO_LARGE = "too_large"
     FAILED = "failed"
+    DELETED = "deleted"      # the picture deleted (UU PDP anonymising); the row stays for the counts
 
 
 class CaseState(StrEnum):

@@ -6,11 +6,12 @@ month of birth (the year stays, for age groups), free text the person or staff w
 notes, case descriptions and notes, request texts, visit advice), locations (check-ins, visits), photos (rows
 and files) and voice notes.
 The same goes for the candidate row the person came from (issue #19: its NIK copy, name, phone, address), its
-assessment's answers, photos, voice note and location; a hand-over keeps its row and photo row (the BAST
-record) with the picture deleted and the place rounded to about 11 km.
+assessment's answers, photos, voice note and location; a hand-over keeps its row (the BAST record) with the
+place rounded to about 11 km.
 Kept (UU PDP Art. 15, the program's public-interest duty of accounting for state aid): the row itself with
 kecamatan, sex, PKH, business type, aid value and date, every business status and check-in status with its
-date, case kinds and states, consent records. So every aggregate — the survival report above all — is the
+date, case kinds and states, consent records, the photo rows (marked deleted, without file or file id).
+So every aggregate — the survival report above all — is the
 same before and after.
 """
 
@@ -26,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.context import AppContext
-from db.enums import ConsentDecision, OnboardingState, ReminderStatus
+from db.enums import ConsentDecision, OnboardingState, PhotoStatus, ReminderStatus
 from db.models import (
     Assessment,
     Candidate,
@@ -106,14 +107,13 @@ async def anonymise(session: AsyncSession, clock: Clock, settings: Settings, rec
     photos = list(await session.scalars(select(Photo).where(or_(
         Photo.recipient_id == rid, Photo.checkin_id.in_(checkin_ids), Photo.case_id.in_(case_ids)))))
     paths = {p.path for p in photos if p.path}
-    # A hand-over (BAST) row must keep its photo row: the picture goes, the row stays as "deleted".
-    handover_photos = set(await session.scalars(select(Handover.photo_id).where(Handover.recipient_id == rid)))
+    # The picture goes (file and Telegram file id); the row stays, marked deleted, so counts (photos flagged
+    # as reused in the report) and a hand-over's BAST record keep their row.
     for photo in photos:
-        if photo.id in handover_photos:
-            photo.file_id = photo.file_unique_id = "deleted"
-            photo.path = photo.sha256 = photo.phash = None
-        else:
-            await session.delete(photo)
+        photo.status = PhotoStatus.DELETED
+        photo.file_id = photo.file_unique_id = "deleted"
+        photo.path = photo.sha256 = photo.phash = None
+        photo.next_attempt_at = None
     await session.flush()
     files = _delete_unshared_files(paths, settings, await _paths_still_used(session, paths))
     audit(session, clock, actor=actor, action="privacy.anonymised", target=f"recipient:{rid}",

@@ -47,6 +47,7 @@ async def _population(ctx: AppContext, n: int = 40) -> list[int]:
     media = _media(ctx)
     shared = _write(media / "shared.jpg", b"same picture")
     ids: list[int] = []
+    first_photo_id = 0
     async with ctx.session_factory.begin() as s:
         kecs = [await factories.region(s, "Kota Samarinda", "Palaran"),
                 await factories.region(s, "Kota Samarinda", "Sungai Kunjang"),
@@ -72,8 +73,15 @@ async def _population(ctx: AppContext, n: int = 40) -> list[int]:
             path = shared if i < 2 else media / f"p{i}.jpg"
             if i >= 2:
                 _write(path, b"jpeg %d" % i)
-            s.add(Photo(recipient_id=r.id, checkin_id=checkin.id, file_id=f"f{i}", file_unique_id=f"u{i}",
-                        status=PhotoStatus.STORED, path=str(path), sha256=f"{i:064d}", created_at=since))
+            photo = Photo(recipient_id=r.id, checkin_id=checkin.id, file_id=f"f{i}", file_unique_id=f"u{i}",
+                          status=PhotoStatus.STORED, path=str(path), sha256=f"{i:064d}", created_at=since)
+            if i == 1:  # the same picture as person 0's: flagged as reuse, counted in the report
+                photo.reuse_of_photo_id = first_photo_id
+                checkin.reuse_flagged = True
+            s.add(photo)
+            await s.flush()
+            if i == 0:
+                first_photo_id = photo.id
             if i % 4 == 0:
                 s.add(Case(number=f"K-{i}", recipient_id=r.id, kecamatan_id=r.kecamatan_id, kind="capital",
                            urgency="normal", description=f"modal habis {i}", voice_file_id=f"cv{i}",
@@ -100,7 +108,7 @@ async def test_program_end_plus_retention_anonymises_everyone_and_the_report_is_
         for r in await s.scalars(select(Recipient)):
             niks[r.id] = ctx.cipher.decrypt(r.nik_encrypted)
     before = await _reports(ctx)
-    assert "40" in before[None]
+    assert "40" in before[None] and "dipakai ulang: 1 foto" in before[None]
     ctx.settings.privacy.program_end = date(2026, 1, 31)
     ctx.settings.privacy.retention_days_after_program = 30
     # The program ended on 2026-01-31; 30 days of retention end on 2026-03-02 (T0).
@@ -117,7 +125,10 @@ async def test_program_end_plus_retention_anonymises_everyone_and_the_report_is_
             assert r.nik_encrypted == b"" and r.nik_hash == f"anonymised:{r.id}"
             assert r.nik_hash != ctx.cipher.blind_index(niks[r.id])
             assert r.address == "" and r.desa == "" and r.dtks_id == "" and r.birth_date.month == 1
-        assert await s.scalar(select(func.count()).select_from(Photo)) == 0
+        photos = list(await s.scalars(select(Photo)))
+        assert len(photos) == len(ids), "the rows stay for the counts"
+        assert all(p.status == PhotoStatus.DELETED and p.path is None and p.file_id == "deleted" for p in photos)
+        assert sum(p.reuse_of_photo_id is not None for p in photos) == 1
         assert await s.scalar(select(func.count()).select_from(Checkin).where(
             (Checkin.voice_file_id.is_not(None)) | (Checkin.note.is_not(None)) | (Checkin.latitude.is_not(None)))) == 0
         assert await s.scalar(select(func.count()).select_from(Checkin)) == len(ids), "check-ins counted still"
