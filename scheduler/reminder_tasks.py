@@ -9,7 +9,9 @@ from services.reminders import send_due_reminders, send_missed_digests
 
 @scan_task("checkin_reminders")
 async def checkin_reminders(run: TaskRun) -> int:
-    return await send_due_reminders(run.ctx, run.messenger, run.now)
+    # As many as the pacer can send in most of one scan interval; the rest go in the next ticks.
+    limit = run.ctx.pacer.budget(run.ctx.settings.scheduler.scan_interval_seconds)
+    return await send_due_reminders(run.ctx, run.messenger, run.now, limit=limit)
 
 
 @scan_task("missed_digest")

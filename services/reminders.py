@@ -192,19 +192,23 @@ async def _handle(session: AsyncSession, messenger: Messenger, row: Reminder, *,
         row.status, row.error = ReminderStatus.FAILED, (result.error or result.outcome.value)[:300]
 
 
-async def send_due_reminders(ctx: AppContext, messenger: Messenger, now: datetime) -> int:
+async def send_due_reminders(ctx: AppContext, messenger: Messenger, now: datetime, *, limit: int | None = None) -> int:
+    """Send due reminders (each waits for the pacer, priority ROUTINE); at most ``limit`` rows (None: all), so
+    one scan tick ends in time and the next one's urgent work is not stuck behind a long queue."""
     handled = 0
     batch = ctx.settings.scheduler.batch_size
-    while True:
-        ids = await claim(ctx, now, batch)
+    while limit is None or handled < limit:
+        size = batch if limit is None else min(batch, limit - handled)
+        ids = await claim(ctx, now, size)
         for reminder_id in ids:
             async with ctx.session_factory.begin() as session:
                 row = await session.get(Reminder, reminder_id)
                 if row is not None and row.status == ReminderStatus.PENDING:
                     await _handle(session, messenger, row, now=now, settings=ctx.settings)
             handled += 1
-        if len(ids) < batch:
+        if len(ids) < size:
             return handled
+    return handled
 
 
 async def send_missed_digests(ctx: AppContext, messenger: Messenger, now: datetime) -> int:

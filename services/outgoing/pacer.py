@@ -375,6 +375,11 @@ class Pacer:
         shared = await self._shared_call(self.bucket.paused_for())
         return max(local, shared or 0.0)
 
+    def budget(self, seconds: float, share: float = 0.8) -> int:
+        """How many messages fit in ``share`` of ``seconds`` at the global rate (at least one): what one scan
+        task may send in a tick so the tick ends before the next one is due."""
+        return max(1, int(self.rate * seconds * share))
+
     def waiting(self) -> int:
         return sum(len(q) for q in self._queues.values())
 

@@ -198,3 +198,27 @@ async def test_two_scheduler_processes_never_double_send_on_postgresql(ctx: AppC
     async with ctx.session_factory() as s:
         statuses = list(await s.scalars(select(Reminder.status).where(Reminder.step == 0)))
     assert statuses == [ReminderStatus.SENT] * 120
+
+
+async def test_a_scan_tick_sends_no_more_reminders_than_the_pacer_can_send_in_it(ctx: AppContext) -> None:
+    """The reminder task of one tick stops at the pacer's budget for the scan interval (so the next tick's urgent
+    work is not queued behind minutes of reminders); the rest go in the next ticks, each once."""
+    ctx.settings.telegram.global_rate = 1
+    ctx.settings.scheduler.scan_interval_seconds = 10  # budget: 80% of 10 s at 1/s = 8 per tick
+    ctx.settings.scheduler.batch_size = 5
+    async with ctx.session_factory.begin() as s:
+        kec = await factories.region(s)
+        for i in range(20):
+            r = await factories.recipient(s, ctx.cipher, ctx.clock, ctx.settings, kecamatan=kec, name=f"P{i}",
+                                          nik=f"6472{i:012d}", aid_date=date(2026, 2, 20))
+            await factories.link(s, ctx.clock, 945000 + i, recipient=r)
+            await schedule_next_checkin(s, r, settings=ctx.settings, now=ctx.clock.now())
+    ctx.clock.set(at("2026-03-06T08:00"))  # type: ignore[attr-defined]
+    sent: list[int] = []
+    messenger = CountingMessenger(ctx, sent)
+    from scheduler.reminder_tasks import checkin_reminders
+    from scheduler.tasks import TaskRun
+
+    run = TaskRun(ctx=ctx, messenger=messenger, now=ctx.clock.now())
+    assert [await checkin_reminders(run) for _ in range(4)] == [8, 8, 4, 0]
+    assert sorted(sent) == [945000 + i for i in range(20)]
