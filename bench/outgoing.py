@@ -64,6 +64,7 @@ from services.cases.notify import alert_later, deliver_due, owners  # noqa: E402
 from services.cases.opening import open_case  # noqa: E402
 from services.clock import FrozenClock  # noqa: E402
 from services.crypto import generate_data_key  # noqa: E402
+from services.outgoing.pacer import Pacer, RedisBucket  # noqa: E402
 
 CONFIG = Path(__file__).resolve().parents[1] / "config.toml"
 TOKEN = "5000000012:AAEbenchOutgoingPacerToken000000000"
@@ -159,11 +160,29 @@ async def serve_emulator(port: int, people: int) -> None:
     await emu.stop()
 
 
-async def loop_lag(samples: list[float], stop: asyncio.Event, every: float = 0.05) -> None:
+async def loop_lag(samples: list[float], idle: list[tuple[float, bool]], pacer: Pacer, stop: asyncio.Event,
+                   every: float = 0.05) -> None:
+    """How late the event loop wakes, and whether anything was waiting for the pacer (True: nothing to send)."""
     while not stop.is_set():
         t = time.perf_counter()
         await asyncio.sleep(every)
         samples.append(time.perf_counter() - t - every)
+        idle.append((time.time(), pacer.waiting() == 0))
+
+
+def fed_windows(times: list[float], idle: list[tuple[float, bool]], width: float = 10.0) -> list[float]:
+    """Messages per second in the full windows in which something was always waiting for the pacer: what the
+    pacer itself sends when it is never short of work."""
+    if not times:
+        return []
+    out = []
+    start = times[0]
+    while start + width <= times[-1]:
+        samples = [empty for t, empty in idle if start <= t < start + width]
+        if samples and not any(samples):
+            out.append(sum(1 for t in times if start <= t < start + width) / width)
+        start += width
+    return out
 
 
 async def main() -> None:
@@ -198,8 +217,6 @@ async def main() -> None:
         await asyncio.to_thread(upgrade, url)
         ctx = AppContext.build(settings, clock=FrozenClock(NOW))
         if args.redis:  # keys of this run only, so an earlier run's bucket or pause does not count
-            from services.outgoing.pacer import Pacer, RedisBucket
-
             await ctx.pacer.close()
             ctx.pacer = Pacer(bucket=RedisBucket(args.redis, prefix=f"uep:bench:pacer:{os.getpid()}"),
                               limits=settings.telegram)
@@ -260,8 +277,9 @@ async def main() -> None:
             return total
 
         lag: list[float] = []
+        idle: list[tuple[float, bool]] = []
         stop_lag = asyncio.Event()
-        lag_task = asyncio.create_task(loop_lag(lag, stop_lag))
+        lag_task = asyncio.create_task(loop_lag(lag, idle, ctx.pacer, stop_lag))
         try:
             t0 = time.perf_counter()
             reminder_task = asyncio.create_task(reminders())
@@ -313,7 +331,19 @@ async def main() -> None:
             print(f"event loop of the bot process late by: median {1000 * lag[len(lag) // 2]:.0f} ms, p99 "
                   f"{1000 * lag[int(len(lag) * 0.99)]:.0f} ms, max {1000 * lag[-1]:.0f} ms; "
                   f"{sum(1 for x in lag if x > 0.2) / len(lag):.1%} of samples over 200 ms (load average "
-                  f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+                  f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores); nothing waiting for the pacer in "
+                  f"{sum(e for _t, e in idle) / max(1, len(idle)):.1%} of samples")
+            fed = fed_windows(sent_at, idle)
+            if fed:
+                fed_rate = statistics.mean(fed)
+                print(f"while the pacer always had work waiting ({len(fed)} of {len(wins)} windows): "
+                      f"{fed_rate:.2f}/s ({100 * (fed_rate - limit) / limit:+.1f}% of the limit), "
+                      f"min {min(fed):.1f}/s max {max(fed):.1f}/s")
+            print("10-s windows (messages/s): " + " ".join(f"{w:.1f}" for w in wins))
+            last = {tag: max((t for t, _c, g in sent if g == tag), default=0.0) - sent_at[0]
+                    for tag in ("reminder", "broadcast")}
+            print(f"last reminder {last['reminder']:.1f} s, last broadcast message {last['broadcast']:.1f} s "
+                  "after the first message")
             print(f"429s provoked: {report['stats']['flood_429']}; pacer backoffs {ctx.pacer.stats.backoffs}; "
                   f"longest wait per priority (s): "
                   + ", ".join(f"{p}={w:.2f}" for p, w in sorted(ctx.pacer.stats.max_wait.items()))

@@ -123,8 +123,9 @@ class DeliveryEngine:
         self.flush_every = flush_every
         self.flush_interval = flush_interval
         self.idle_poll = idle_poll
-        # Sends waiting for the pacer or in flight: enough to keep the pacer's queue full for about a second.
-        self.max_inflight = max_inflight or max(4, min(100, int(self.pacer.rate)))
+        # Sends waiting for the pacer or in flight: enough to keep the pacer's queue full for two seconds, so a
+        # slow claim or flush (a busy database) does not leave the pacer with nothing to send.
+        self.max_inflight = max_inflight or max(4, min(100, int(self.pacer.rate * 2)))
         self.stats = EngineStats()
         self.wakeup = asyncio.Event()
         # Hard-crash simulation for tests: when set, a cancellation abandons everything (no flush, no release).
