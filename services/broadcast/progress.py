@@ -1,7 +1,8 @@
 """What the sender of a broadcast sees: one progress message edited as it goes (at most every
 ``broadcast.progress_interval`` seconds, never with the same text twice) and the final report, with a button to
 download the list of people who could not be reached. In the sender's language. Edits and the report wait
-for the shared pacer (priority ``BULK``) like the broadcast's messages."""
+for the shared pacer at priority ``ROUTINE``: one message every few seconds, ahead of the broadcast's own
+messages (``BULK``), so the sender sees the progress while it goes."""
 
 from __future__ import annotations
 
@@ -132,7 +133,7 @@ class TelegramProgress:
     ) -> None:
         if self._last.get(broadcast_id) == text:
             return  # Telegram refuses an edit that changes nothing ("message is not modified")
-        slot = self.pacer.slot(chat_id, Priority.BULK) if self.pacer is not None else contextlib.nullcontext()
+        slot = self.pacer.slot(chat_id, Priority.ROUTINE) if self.pacer is not None else contextlib.nullcontext()
         try:
             async with slot:
                 await self._edit_or_send(broadcast_id, chat_id, message_id, text, keyboard)

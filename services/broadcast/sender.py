@@ -2,7 +2,8 @@
 
 * **Rate**: the shared outgoing pacer (``ctx.pacer``, :mod:`services.outgoing.pacer`) at priority ``BULK``: within
   ``telegram.global_rate`` over all processes, one message per ``telegram.per_chat_interval`` per chat (a chat not
-  ready yet waits aside, the others go on), after every more urgent message. Progress edits go through it too.
+  ready yet waits aside, the others go on), after every more urgent message. Progress edits go through it too
+  (at ``ROUTINE``, so the sender sees them while the broadcast runs).
   A 429 pauses *everything* for its ``retry_after``; the message goes again afterwards (a 429 does not count as
   an attempt).
 * **Outcomes**: 403 → ``blocked`` (the account and recipient are marked unreachable, never retried); 5xx, network

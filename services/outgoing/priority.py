@@ -8,5 +8,5 @@ from enum import IntEnum
 class Priority(IntEnum):
     URGENT = 0    # urgent case alerts to a TKSK or caseworker
     CASE = 1      # case notices and other alerts about a person's case
-    ROUTINE = 2   # reminders, digests, onboarding and review notices
-    BULK = 3      # broadcasts and their progress edits
+    ROUTINE = 2   # reminders, digests, onboarding and review notices, a broadcast's progress for its sender
+    BULK = 3      # broadcasts
