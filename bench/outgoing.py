@@ -10,9 +10,10 @@ another machine; strict flood control: 30/s overall, 1/s per chat with a burst o
 
 * the reminder scan task (``checkin_reminders``, tick after tick) with ``--reminders`` due (priority ROUTINE);
 * a broadcast to ``--audience`` of those people (``DeliveryEngine`` with progress edits to its sender, BULK);
-* ``--alerts`` urgent cases opened one every ``--alert-every`` seconds while both run, each queued for the
-  kecamatan's TKSK (``services.cases.notify.alert_later``) and sent at once by ``deliver_due`` (URGENT);
-  latency = from the alert row's commit to the emulator receiving the TKSK's card.
+* ``--alerts`` urgent cases opened one every ``--alert-every`` seconds while both run, each alert queued for the
+  kecamatan's TKSK in the outbox (``services.cases.notify.alert_later``) and sent after the commit by the
+  outbox sender running as in the bot (priority URGENT); latency = from the commit to the emulator receiving the
+  TKSK's card.
 
 Reports: 429s provoked (emulator), the sending rate while the queue is full (first to last message, and the
 slowest and fastest 10-second window) against ``telegram.global_rate``, urgent-alert latency, that every
@@ -60,10 +61,11 @@ from services.broadcast import deliveries as dl  # noqa: E402
 from services.broadcast.audience import Audience  # noqa: E402
 from services.broadcast.progress import TelegramProgress  # noqa: E402
 from services.broadcast.sender import DeliveryEngine  # noqa: E402
-from services.cases.notify import alert_later, deliver_due, owners  # noqa: E402
+from services.cases.notify import alert_later, owners  # noqa: E402
 from services.cases.opening import open_case  # noqa: E402
 from services.clock import FrozenClock  # noqa: E402
 from services.crypto import generate_data_key  # noqa: E402
+from services.outgoing.outbox import OutboxSender  # noqa: E402
 from services.outgoing.pacer import Pacer, RedisBucket  # noqa: E402
 
 CONFIG = Path(__file__).resolve().parents[1] / "config.toml"
@@ -245,9 +247,11 @@ async def main() -> None:
                                    broadcast_id=bid, pacer=ctx.pacer)
         enqueued: dict[str, float] = {}
 
+        outbox = OutboxSender(ctx, messenger)
+        outbox_task = asyncio.create_task(outbox.run())
+
         async def urgent_alerts() -> int:
             await asyncio.sleep(args.alert_every / 2)
-            handled = 0
             for n in range(args.alerts):
                 rid = 1 + n if n % 2 == 0 else args.reminders - n  # kecamatan A, then B, ...
                 async with ctx.session_factory.begin() as s:
@@ -258,13 +262,17 @@ async def main() -> None:
                     await alert_later(s, case, await owners(s, case), what="new", event_id=n + 1, now=NOW,
                                       settings=settings)
                     number = case.number
-                enqueued[number] = time.time()
-                with i18n.context():
-                    handled += await deliver_due(ctx, messenger, NOW)
+                enqueued[number] = time.time()  # committed: the outbox sender is woken and sends it
                 await asyncio.sleep(args.alert_every)
-            return handled
+            return args.alerts
 
         ticks = [0]
+
+        async def outbox_pending() -> int:
+            from services.outgoing.outbox import pending_count
+
+            async with ctx.session_factory() as s:
+                return await pending_count(s)
 
         async def reminders() -> int:
             """The reminder scan task, tick after tick (each sends what the pacer can in most of one interval)."""
@@ -290,6 +298,11 @@ async def main() -> None:
             await broadcast_task
             t_broadcast = time.perf_counter() - t0
             alerts = await alerts_task
+            for _ in range(100):  # the last alert's card
+                if not await outbox_pending():
+                    break
+                await asyncio.sleep(0.1)
+            outbox_task.cancel()
             elapsed = time.perf_counter() - t0
             await asyncio.sleep(0.5)
             stop_lag.set()
@@ -322,7 +335,7 @@ async def main() -> None:
                   f"pending left: {unsent is not None}")
             print(f"broadcast: {counts.sent:,}/{counts.total:,} sent ({got_broadcast:,} in the emulator), "
                   f"done after {t_broadcast:.1f} s; failed {counts.failed}")
-            print(f"urgent alerts: {len(latencies)}/{args.alerts} delivered ({alerts} rows handled); latency "
+            print(f"urgent alerts: {len(latencies)}/{alerts} delivered through the outbox; latency "
                   f"max {max(latencies, default=float('nan')):.3f} s, median "
                   f"{statistics.median(latencies) if latencies else float('nan'):.3f} s")
             print(f"messages: {len(sent_at):,} in {busy:.1f} s = {rate:.2f}/s ({100 * (rate - limit) / limit:+.1f}% "
