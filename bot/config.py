@@ -268,7 +268,7 @@ class RiskPoints(_Section):
     """Points per warning signal of the risk score (services/monitoring/risk.py). 0 switches a signal off."""
 
     missed_checkin: int = Field(2, ge=0)      # per missed check-in among the last three periods
-    paused: int = Field(2, ge=0)              # the business is paused (or unknown after a missed report)
+    paused: int = Field(2, ge=0)              # the business is paused
     sales_falling: int = Field(2, ge=0)       # the sales bracket fell between the last two reports
     days_falling: int = Field(1, ge=0)        # days open fell between the last two reports
     open_case: int = Field(1, ge=0)           # an open case

@@ -6,7 +6,7 @@ Signals, each from facts the program already records, all read *as of* ``now`` (
 it), so the same function scores today's recipients and back-tests a past date (``bench/risk_score.py``):
 
 * missed check-ins among the last three settled periods (points per miss);
-* the business status is paused, or unknown after a missed report;
+* the business status is paused (an unknown status follows from missed check-ins, already counted);
 * the sales bracket fell between the last two reports; days open fell between them;
 * an open case; an open case past its deadline;
 * a photo flagged as reused in the last 90 days;
@@ -34,7 +34,7 @@ from services.checkins import SALES_BRACKETS
 SIGNALS = ("missed_checkin", "paused", "sales_falling", "days_falling", "open_case", "overdue_case",
            "photo_reused", "no_visit", "unreachable")
 SIGNAL_LABELS = {
-    "paused": N_("business paused or unknown"),
+    "paused": N_("business paused"),
     "sales_falling": N_("sales falling"),
     "days_falling": N_("fewer days open"),
     "open_case": N_("open case"),
@@ -164,7 +164,9 @@ async def risk_scores(
         aid, onboarding, unreachable = people.get(rid, (None, "", None))
         risk.add("missed_checkin", pts.missed_checkin, sum(1 for _p, missed in settled.get(rid, []) if missed))
         status = status_at.get(rid)
-        if status in (BusinessStatus.PAUSED, BusinessStatus.UNKNOWN) and status is not None:
+        # Paused only: an "unknown" status comes from missed check-ins (services/reports/unknown.py), which
+        # the missed signal already counts.
+        if status == BusinessStatus.PAUSED:
             risk.add("paused", pts.paused)
         two = reports.get(rid, [])
         if len(two) == 2:

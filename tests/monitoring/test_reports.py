@@ -47,9 +47,9 @@ async def test_risk_score_points_why_and_as_of(ctx: AppContext) -> None:
 
         i18n = create_i18n(ctx)
         with i18n.context(), i18n.use_locale("id"):
-            assert why(risk) == ("2 lapor terlewat, usaha berhenti sementara atau tidak diketahui, penjualan turun, "
+            assert why(risk) == ("2 lapor terlewat, usaha berhenti sementara, penjualan turun, "
                                  "hari buka berkurang, kunjungan terlambat")
-        # As of 50 days ago only the first miss was known, and the visit was not yet overdue.
+        # As of 30 days ago only the first miss was known (the second was missed 20 days ago).
         earlier = (await risk_scores(s, [rid], now=now - timedelta(days=30), settings=ctx.settings))[rid]
         assert earlier.signals.get("missed_checkin") == 1
         # Points come from configuration: switching a signal off removes it.
