@@ -92,15 +92,20 @@ async def _top_up_open_cases(ctx: AppContext, want: int, rng: random.Random) -> 
 
 async def _people(ctx: AppContext) -> dict[str, Any]:
     async with ctx.session_factory.begin() as s:
-        staff = Staff(name="Bench Caseworker", role=StaffRole.CASEWORKER, active=True, created_at=NOW)
-        s.add(staff)
-        await s.flush()
         worker = await s.scalar(select(FieldWorker).order_by(FieldWorker.id).limit(1))
         accounts = {}
-        for key, kwargs in (("caseworker", {"staff_id": staff.id}), ("tksk", {"worker_id": worker.id})):
-            account = TelegramAccount(telegram_user_id=9_000_000 + len(accounts), chat_id=9_000_000 + len(accounts),
-                                      created_at=NOW, **kwargs)
-            s.add(account)
+        for n, key in enumerate(("caseworker", "tksk")):
+            account = await s.scalar(select(TelegramAccount).where(TelegramAccount.telegram_user_id == 9_000_000 + n))
+            if account is None:  # first run on this database
+                kwargs: dict[str, Any] = {"worker_id": worker.id}
+                if key == "caseworker":
+                    staff = Staff(name="Bench Caseworker", role=StaffRole.CASEWORKER, active=True, created_at=NOW)
+                    s.add(staff)
+                    await s.flush()
+                    kwargs = {"staff_id": staff.id}
+                account = TelegramAccount(telegram_user_id=9_000_000 + n, chat_id=9_000_000 + n, created_at=NOW,
+                                          **kwargs)
+                s.add(account)
             accounts[key] = account
         await s.flush()
         tokens = {k: await issue_link(s, a, now=NOW, settings=ctx.settings) for k, a in accounts.items()}
@@ -144,6 +149,7 @@ async def run(url: str, *, n: int, n_open: int, repeat: int, reuse: bool = False
     key_file = Path(url.removeprefix("sqlite+aiosqlite:///") + ".key") if reuse else None
     if key_file is not None and key_file.exists():
         data_key = key_file.read_text().strip()
+        await asyncio.to_thread(upgrade, url)  # the code may have new migrations since the fill
     else:
         data_key = generate_data_key()
         await _reset(url)
