@@ -66,6 +66,8 @@ class Kecamatan(Base):
 
 class Recipient(Base):
     __tablename__ = "recipients"
+    # The web desk's people list and search (name order; name, desa and kecamatan read from the index alone).
+    __table_args__ = (Index("ix_recipients_search", "name", "desa", "kecamatan_id", "id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     nik_hash: Mapped[str] = mapped_column(String(64), unique=True)

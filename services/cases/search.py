@@ -11,13 +11,14 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.enums import CaseKind, CaseState
 from db.models import Case, Kecamatan, Recipient
 from services.cases.queue import OVERDUE, URGENCY_RANK, QueueItem, queue_items
 from services.cases.transitions import OPEN_STATES
+from services.text_match import contains
 
 SORTS = ("due", "newest", "oldest", "updated")
 OWNER_FILTERS = ("mine", "nobody")  # or a staff id as text
@@ -58,7 +59,8 @@ class CaseResults:
         return max(1, -(-self.total // self.page_size))
 
 
-def _where(s: CaseSearch, scope: ColumnElement[bool], staff_id: int | None) -> list[ColumnElement[bool]]:
+def _where(s: CaseSearch, scope: ColumnElement[bool], staff_id: int | None, dialect: str
+           ) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = [scope]
     state = s.state or "open"
     if state == "open":
@@ -85,11 +87,9 @@ def _where(s: CaseSearch, scope: ColumnElement[bool], staff_id: int | None) -> l
             number = text.upper() if text.upper().startswith("UEP-") else f"UEP-{text}"
             clauses.append(func.upper(Case.number) == number)
         else:
-            pattern = f"%{text.lower()}%"
-            clauses.append(or_(
-                Case.recipient_id.in_(select(Recipient.id).where(func.lower(Recipient.name).like(pattern))),
-                func.lower(Case.description).like(pattern),
-            ))
+            # By the recipient's name (read from the narrow ix_recipients_search, not the wide table).
+            clauses.append(
+                Case.recipient_id.in_(select(Recipient.id).where(contains(Recipient.name, text, dialect))))
     return clauses
 
 
@@ -109,7 +109,8 @@ async def search_cases(
     scope: ColumnElement[bool] | None = None, staff_id: int | None = None,
 ) -> CaseResults:
     """One page of matching cases. ``scope`` limits rows to what the viewer may see (a TKSK's kecamatan)."""
-    where = _where(search, scope if scope is not None else true(), staff_id)
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    where = _where(search, scope if scope is not None else true(), staff_id, dialect)
     total = await session.scalar(select(func.count()).select_from(Case).where(*where)) or 0
     pages = max(1, -(-total // page_size))
     page = min(max(page, 0), pages - 1)

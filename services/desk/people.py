@@ -32,6 +32,7 @@ from services.audit import audit
 from services.clock import FrozenClock
 from services.crypto import NikCipher, mask_nik
 from services.desk.access import DeskForbidden, DeskUser
+from services.text_match import contains
 
 _NIK_SEPARATORS = re.compile(r"[\s.\-]")
 
@@ -73,26 +74,28 @@ async def search_people(
     if nik is not None:
         where.append(Recipient.nik_hash == cipher.blind_index(nik))
     elif text:
-        pattern = f"%{text.lower()}%"
+        dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
         where.append(or_(
-            func.lower(Recipient.name).like(pattern),
-            func.lower(Recipient.desa).like(pattern),
-            Recipient.kecamatan_id.in_(select(Kecamatan.id).where(func.lower(Kecamatan.name).like(pattern))),
+            contains(Recipient.name, text, dialect), contains(Recipient.desa, text, dialect),
+            Recipient.kecamatan_id.in_(select(Kecamatan.id).where(contains(Kecamatan.name, text, dialect))),
         ))
     if kecamatan_id is not None:
         where.append(Recipient.kecamatan_id == kecamatan_id)
     total = await session.scalar(select(func.count()).select_from(Recipient).where(*where)) or 0
     pages = max(1, -(-total // page_size))
     page = min(max(page, 0), pages - 1)
-    rows = await session.execute(
+    # The page's ids from the recipients alone (an index walk in name order), then their rows and places.
+    ids = list(await session.scalars(
+        select(Recipient.id).where(*where).order_by(Recipient.name, Recipient.id)
+        .limit(page_size).offset(page * page_size)
+    ))
+    rows = {r.id: (r, kec, kab) for r, kec, kab in (await session.execute(
         select(Recipient, Kecamatan.name, Kabupaten.name)
         .join(Kecamatan, Kecamatan.id == Recipient.kecamatan_id)
         .join(Kabupaten, Kabupaten.id == Kecamatan.kabupaten_id)
-        .where(*where)
-        .order_by(Recipient.name, Recipient.id)
-        .limit(page_size).offset(page * page_size)
-    )
-    items = [PersonRow(r, kec, kab) for r, kec, kab in rows.unique()]
+        .where(Recipient.id.in_(ids))
+    )).unique()} if ids else {}
+    items = [PersonRow(*rows[i]) for i in ids]
     return PeoplePage(items, total, page, page_size, by_nik=nik is not None)
 
 
