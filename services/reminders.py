@@ -29,6 +29,8 @@ from db.enums import BusinessStatus, CheckinDueState, ReminderStatus
 from db.models import Checkin, CheckinDue, Photo, Recipient, Reminder, TelegramAccount
 from services.cases import tksk_account_of
 from services.checkins import set_business_status
+from services.outgoing.outbox import enqueue
+from services.outgoing.priority import Priority
 from services.photos import REUSE_NOTICE_KIND
 from services.schedule import MISSED_KIND, REMINDER_KIND, outside_quiet_hours, schedule_next_checkin
 
@@ -72,7 +74,8 @@ async def _tell_tksk_unreachable(session: AsyncSession, messenger: Messenger, re
         text = _("⚠️ {name} ({desa}) has blocked the bot or left Telegram, so reminders no longer reach them. "
                  "Please contact them directly.").format(name=html.escape(recipient.name),
                                                           desa=html.escape(recipient.desa))
-        await messenger.send(tksk, text)
+    await enqueue(session, account=tksk, kind="recipient_unreachable", text=text, priority=Priority.CASE,
+                  dedupe_key=f"unreachable:{recipient.id}:{recipient.unreachable_since or ''}")
 
 
 def review_keyboard(checkin_id: int) -> InlineKeyboardMarkup:
@@ -121,16 +124,12 @@ async def _send_reuse_notice(session: AsyncSession, messenger: Messenger, row: R
             else:
                 text += "\n" + _("It was sent on {day} by a recipient in another kecamatan.").format(day=earlier)
         text += "\n" + _("The report is kept; please check whether the business is really running.")
-        result = await messenger.send_photo(tksk, photo.file_id, caption=text[:1024],
-                                            reply_markup=review_keyboard(checkin.id))
+        markup = review_keyboard(checkin.id)
+    # Sent after this transaction commits, retried from its row (services/outgoing/outbox.py).
+    await enqueue(session, account=tksk, kind=REUSE_NOTICE_KIND, text=text[:1024], photo=photo.file_id,
+                  reply_markup=markup, priority=Priority.ROUTINE, dedupe_key=f"{REUSE_NOTICE_KIND}:{checkin.id}")
     row.attempts += 1
-    if result.ok:
-        row.status, row.sent_at = ReminderStatus.SENT, now
-    elif result.outcome is SendOutcome.RETRY and row.attempts < MAX_ATTEMPTS:
-        row.due_at = now + timedelta(seconds=max(60.0, result.retry_after or 0))
-        row.error = (result.error or "retry")[:300]
-    else:
-        row.status, row.error = ReminderStatus.FAILED, (result.error or result.outcome.value)[:300]
+    row.status, row.sent_at = ReminderStatus.SENT, now
 
 
 async def _handle(session: AsyncSession, messenger: Messenger, row: Reminder, *, now: datetime,

@@ -8,14 +8,22 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select, update
 
+import bot.speaking
 from bot.context import AppContext
 from db.models import Case, OutboxMessage, TelegramAccount
 from sandbox.runner import SandboxRun
 from tests.cases.conftest import RECIPIENT_TG, TKSK_TG, People, World
 
 PROBLEM = "🆘 Ada kendala"
+
+
+@pytest.fixture(autouse=True)
+def strict_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Here the outbox sender's requests are checked too: none may leave with a transaction open."""
+    monkeypatch.setattr(bot.speaking, "STRICT_OUTSIDE_UPDATES", True)
 SAVED = "tersimpan dengan nomor"
 APOLOGY = "Maaf, ada gangguan"
 
@@ -198,3 +206,14 @@ async def test_numbers_are_never_given_twice(ctx: AppContext, world: World) -> N
     async with ctx.session_factory() as s:
         assert await s.scalar(select(func.count()).select_from(Case)) == 1
 
+
+
+async def test_the_guard_refuses_a_request_inside_a_transaction(sandbox: SandboxRun, people: People) -> None:
+    """The guard can fail: a send made while a transaction of the same task is open raises."""
+    assert sandbox.app is not None
+    async with sandbox.ctx.session_factory.begin() as s:
+        await s.scalar(select(func.count()).select_from(Case))  # the transaction is open now
+        with pytest.raises(bot.speaking.TransactionOpenDuringRequest):
+            await sandbox.app.bot.send_message(RECIPIENT_TG, "x")
+    await sandbox.app.bot.send_message(RECIPIENT_TG, "after the commit")  # fine
+    await people.siti.wait_for("after the commit")
