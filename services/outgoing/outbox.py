@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aiogram.types import InlineKeyboardMarkup, InputMediaPhoto, ReplyParameters
-from sqlalchemy import event, func, or_, select
+from sqlalchemy import event, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -243,47 +243,51 @@ class OutboxSender:
         """Send one claimed row and record the result; returns the row's new status."""
         from bot.messenger import SendOutcome
 
-        # 1. Read (and refresh) the row, in a short transaction of its own.
-        async with self.ctx.session_factory.begin() as session:
+        # 1. Read (and refresh) the row: reads only, so it never waits for (or holds) SQLite's write lock.
+        async with self.ctx.session_factory() as session:
             row = await session.get(OutboxMessage, row_id)
             if row is None or row.status != PENDING:
                 return row.status if row else SKIPPED
             account = await session.get(TelegramAccount, row.account_id) if row.account_id else None
             at = now or self.ctx.clock.now()
-            if account is None:
-                row.status, row.error, row.claimed_until = SKIPPED, "account gone", None
-                return SKIPPED
+            skip: str | None = "account gone" if account is None else None
             refresh = _REFRESHERS.get(row.kind)
-            if refresh is not None:
+            fresh: Refreshed | None = None
+            if account is not None and refresh is not None:
                 with self.messenger.speaking_to(account):
                     fresh = await refresh(session, row, account, now=at, settings=self.ctx.settings,
                                           messenger=self.messenger)
-                if fresh is None:
-                    row.status, row.error, row.claimed_until = SKIPPED, "superseded", None
-                    return SKIPPED
-                row.text, row.reply_markup = fresh.text, fresh.reply_markup
-            session.expunge_all()  # account (and its recipient, joined) stays readable after the commit
+                skip = "superseded" if fresh is None else None
+            session.expunge_all()  # row and account (its recipient joined) stay readable; nothing is written
+            await session.rollback()  # end the read transaction before the network call
+        if skip is not None or account is None:
+            await self._record(row_id, status=SKIPPED, error=skip)
+            return SKIPPED
+        if fresh is not None:
+            row.text, row.reply_markup = fresh.text, fresh.reply_markup
         # 2. Send, with no transaction open; the messenger waits for the pacer with the row's priority (a 429
         # pauses all sending: the pacer's request middleware).
         result = await self._send(row, account)
-        # 3. Record what happened.
+        # 3. Record what happened: one UPDATE in the common cases (a short write, no read before it).
         at = now or self.ctx.clock.now()
+        attempts = row.attempts + 1
+        if result.ok:
+            await self._record(row_id, status=SENT, attempts=attempts, sent_at=at, error=None,
+                               message_id=getattr(result.message, "message_id", None))
+            if account.blocked_at is not None:  # it was marked blocked, and has been reached now
+                async with self.ctx.session_factory.begin() as session:
+                    await _mark_reachable(session, account.id)
+            return SENT
+        error = (result.error or result.outcome.value)[:300]
+        if result.outcome is SendOutcome.RETRY and attempts < MAX_ATTEMPTS:
+            await self._record(row_id, status=PENDING, attempts=attempts, error=error,
+                               due_at=at + timedelta(seconds=backoff(attempts, result.retry_after)))
+            return PENDING
         async with self.ctx.session_factory.begin() as session:
             row = await session.get(OutboxMessage, row_id)
             if row is None:
                 return SKIPPED
-            row.attempts += 1
-            row.claimed_until = None
-            if result.ok:
-                row.status, row.sent_at, row.error = SENT, at, None
-                message = result.message
-                row.message_id = getattr(message, "message_id", None)
-                await _mark_reachable(session, account.id)
-                return SENT
-            row.error = (result.error or result.outcome.value)[:300]
-            if result.outcome is SendOutcome.RETRY and row.attempts < MAX_ATTEMPTS:
-                row.due_at = at + timedelta(seconds=backoff(row.attempts, result.retry_after))
-                return PENDING
+            row.attempts, row.claimed_until, row.error = attempts, None, error
             row.status = FAILED
             if result.outcome is SendOutcome.BLOCKED:
                 await _mark_blocked(session, account.id, at)
@@ -292,6 +296,13 @@ class OutboxSender:
                 with self.messenger.speaking_to(None):
                     await fallback(session, row, now=at, settings=self.ctx.settings)
             return FAILED
+
+    async def _record(self, row_id: int, **values: Any) -> None:
+        async with self.ctx.session_factory.begin() as session:
+            await session.execute(
+                update(OutboxMessage).where(OutboxMessage.id == row_id)
+                .values(claimed_until=None, **values).execution_options(synchronize_session=False)
+            )
 
     async def _send(self, row: OutboxMessage, account: TelegramAccount) -> SendResult:
         markup = InlineKeyboardMarkup.model_validate(row.reply_markup) if row.reply_markup else None
