@@ -31,6 +31,7 @@ from db.models import (
     Checkin,
     ConsentRecord,
     Handover,
+    OutboxMessage,
     Photo,
     PrivacyRequest,
     Recipient,
@@ -40,7 +41,6 @@ from db.models import (
 )
 from services.crypto import NikCipher, mask_nik
 from services.i18n_labels import business_status_label, business_type_label, case_kind_label, case_state_label
-from services.privacy import messages as privacy_messages
 
 
 def _iso(value: Any) -> Any:
@@ -119,11 +119,10 @@ async def collect(session: AsyncSession, recipient: Recipient, *, cipher: NikCip
             Reminder.recipient_id == rid, Reminder.status == ReminderStatus.SENT).order_by(Reminder.sent_at))
     ]
     if account_ids:
-        for r in await session.scalars(select(Reminder).where(
-                Reminder.kind == privacy_messages.KIND, Reminder.status == ReminderStatus.SENT)
-                .order_by(Reminder.sent_at)):
-            if (r.payload or {}).get("account_id") in account_ids:
-                sent.append({"at": _iso(r.sent_at), "kind": r.kind, "text": (r.payload or {}).get("text")})
+        for m in await session.scalars(select(OutboxMessage).where(
+                OutboxMessage.account_id.in_(account_ids), OutboxMessage.status == "sent")
+                .order_by(OutboxMessage.sent_at)):
+            sent.append({"at": _iso(m.sent_at), "kind": m.kind, "text": m.text})
         for delivery, broadcast in await session.execute(
                 select(BroadcastDelivery, Broadcast).join(Broadcast, Broadcast.id == BroadcastDelivery.broadcast_id)
                 .where(BroadcastDelivery.telegram_account_id.in_(account_ids),

@@ -11,8 +11,16 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.context import AppContext
-from db.enums import PrivacyRequestKind, PrivacyRequestState, ReminderStatus
-from db.models import AuditLog, PrivacyBreach, PrivacyBreachPerson, PrivacyRequest, Recipient, Reminder, TelegramAccount
+from db.enums import PrivacyRequestKind, PrivacyRequestState
+from db.models import (
+    AuditLog,
+    OutboxMessage,
+    PrivacyBreach,
+    PrivacyBreachPerson,
+    PrivacyRequest,
+    Recipient,
+    TelegramAccount,
+)
 from sandbox.runner import SandboxRun
 from services.privacy import messages
 from services.privacy import requests as rules
@@ -173,9 +181,9 @@ async def test_breach_record_notify_in_each_language_and_the_clock(
     code, out = await uep("privacy", "breach", "notify", str(breach.id), "--actor", "Admin Dissos")
     assert "0 notices queued" in out
     async with ctx.session_factory() as s:
-        sent = list(await s.scalars(select(Reminder).where(Reminder.kind == messages.KIND,
-                                                           Reminder.dedupe_key.like("pdp:breach1:notice:%"))))
-    assert len(sent) == 2 and all(r.status == ReminderStatus.SENT for r in sent)
+        sent = list(await s.scalars(select(OutboxMessage).where(
+            OutboxMessage.kind == messages.KIND, OutboxMessage.dedupe_key.like("pdp:breach1:notice:%"))))
+    assert len(sent) == 2 and all(m.status == "sent" and m.priority == 0 for m in sent)
 
     # The authority has not been told yet: at the deadline the admin hears it is late.
     await tick(sandbox, start + timedelta(hours=72))

@@ -19,6 +19,7 @@ from db.models import (
     AuditLog,
     Checkin,
     ConsentRecord,
+    OutboxMessage,
     PrivacyRequest,
     Recipient,
     Reminder,
@@ -112,8 +113,11 @@ async def test_correction_by_text_reaches_tksk_and_dinas_sosial_without_the_nik(
     assert request.kind == PrivacyRequestKind.CORRECTION and request.state == PrivacyRequestState.OPEN
     assert request.due_at == request.created_at + timedelta(hours=72)
     assert nik not in request.details and "Siti Aminah Lestari" in request.details
-    handled = await tick(sandbox)
-    assert handled["privacy_messages"] == 4  # the TKSK, two caseworkers, the admin
+    await sandbox.settle()
+    async with ctx.session_factory() as s:
+        queued = list(await s.scalars(select(OutboxMessage.account_id).where(
+            OutboxMessage.kind == "privacy_message")))
+    assert len(queued) == 4  # the TKSK, two caseworkers, the admin: through the outbox, once each
     tksk_notice = await people.tksk.wait_for("Permintaan data baru")
     assert "Siti Aminah Lestari" in tksk_notice.text and nik not in tksk_notice.text
     for staff in (people.budi, people.dewi, people.admin):
