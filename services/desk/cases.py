@@ -96,15 +96,15 @@ async def assign_many(
     session: AsyncSession, messenger: Messenger | None, viewer: DeskUser, case_ids: list[int], *,
     target_staff_id: int, now: datetime, settings: Settings,
 ) -> BulkResult:
-    """Give several cases to one caseworker: a claim when it is oneself, a reassignment otherwise. Each case
-    is its own savepoint, so one refused case does not undo the others."""
+    """Give several cases to one caseworker: a claim when it is oneself, a reassignment otherwise. A refused
+    case changes nothing (the rules are checked before any write), so the others still go through; no
+    savepoint is needed (and SQLite's driver would commit at one)."""
     result = BulkResult([], [])
     action = Action.CLAIM if target_staff_id == viewer.staff_id else Action.REASSIGN
     for case_id in dict.fromkeys(case_ids):
         try:
-            async with session.begin_nested():
-                applied = await act(session, messenger, viewer, case_id, action, now=now, settings=settings,
-                                    target_staff_id=None if action is Action.CLAIM else target_staff_id)
+            applied = await act(session, messenger, viewer, case_id, action, now=now, settings=settings,
+                                target_staff_id=None if action is Action.CLAIM else target_staff_id)
             result.done.append(applied.case.number)
         except (CaseActionRefused, DeskForbidden):
             case = await session.get(Case, case_id)
