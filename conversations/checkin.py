@@ -47,12 +47,14 @@ from aiogram.types import (
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.answers import typed_number
 from bot.config import Settings
 from bot.context import AppContext
 from bot.filters import ButtonText, RoleFilter
 from bot.i18n import N_
 from bot.messenger import Messenger
 from bot.routing import Router
+from conversations.questions import asks
 from db.enums import BusinessStatus, OnboardingState, Role
 from db.models import TelegramAccount
 from handlers.keyboards import recipient_main_menu
@@ -117,6 +119,11 @@ async def _ask_status(message: Message, state: FSMContext, kept: dict[str, Any] 
         if kept.get("voice"):
             data["voice_file_id"] = kept["voice"]
     await state.set_data(data)
+    await _status_question(message, state, {})
+
+
+@asks(Checkin.status)
+async def _status_question(message: Message, state: FSMContext, _data: dict[str, Any]) -> None:
     s = CiCb
     await message.answer(
         _("📋 How is your business now?"),
@@ -153,7 +160,7 @@ async def _edit_done(query: CallbackQuery, text: str) -> None:
         await query.message.edit_text(text)
 
 
-async def _ask_days(message: Message, state: FSMContext) -> None:
+async def _ask_days(message: Message, state: FSMContext, _data: dict[str, Any] | None = None) -> None:
     await state.set_state(Checkin.days)
     row1 = [(str(n), CiCb(step="days", value=str(n))) for n in range(0, 4)]
     row2 = [(str(n), CiCb(step="days", value=str(n))) for n in range(4, 8)]
@@ -182,8 +189,22 @@ async def chose_status(query: CallbackQuery, callback_data: CiCb, state: FSMCont
         await message.answer(_("What is your business now?"), reply_markup=_kb(rows))
     else:
         await state.set_state(Checkin.reason)
-        rows = [[(_(REASON_LABELS[r]), CiCb(step="rs", value=r))] for r in PAUSE_REASONS]
-        await message.answer(_("What is the main reason?"), reply_markup=_kb(rows))
+        await _reason_question(message, state, {})
+
+
+@asks(Checkin.reason)
+async def _reason_question(message: Message, state: FSMContext, _data: dict[str, Any]) -> None:
+    rows = [[(_(REASON_LABELS[r]), CiCb(step="rs", value=r))] for r in PAUSE_REASONS]
+    await message.answer(_("What is the main reason?"), reply_markup=_kb(rows))
+
+
+@asks(Checkin.new_business)
+async def _new_business_question(message: Message, state: FSMContext, data: dict[str, Any]) -> None:
+    settings: Settings = data["settings"]
+    rows = [[(business_type_label(code, settings, _locale()), CiCb(step="nb", value=code))]
+            for code in settings.program.business_types]
+    rows.append([(_("Another kind of business"), CiCb(step="nb", value="other"))])
+    await message.answer(_("What is your business now?"), reply_markup=_kb(rows))
 
 
 def _locale() -> str:
@@ -212,10 +233,32 @@ async def chose_days(query: CallbackQuery, callback_data: CiCb, state: FSMContex
         return
     await state.update_data(days_open=int(callback_data.value))
     await _edit_done(query, _("Days open in the last week: {n}").format(n=callback_data.value))
-    await state.set_state(Checkin.sales)
-    rows = [[(_(SALES_LABELS[b]), CiCb(step="sales", value=b))] for b in SALES_BRACKETS]
     assert isinstance(query.message, Message)
-    await query.message.answer(_("About how much did you sell in the last week?"), reply_markup=_kb(rows))
+    await _days_chosen(query.message, state, int(callback_data.value))
+
+
+async def _days_chosen(message: Message, state: FSMContext, days: int) -> None:
+    await state.update_data(days_open=days)
+    await state.set_state(Checkin.sales)
+    await _sales_question(message, state, {})
+
+
+@asks(Checkin.sales)
+async def _sales_question(message: Message, state: FSMContext, _data: dict[str, Any]) -> None:
+    rows = [[(_(SALES_LABELS[b]), CiCb(step="sales", value=b))] for b in SALES_BRACKETS]
+    await message.answer(_("About how much did you sell in the last week?"), reply_markup=_kb(rows))
+
+
+@router.message(Checkin.days, F.text)
+async def typed_days(message: Message, state: FSMContext, settings: Settings) -> None:
+    """ "6" or "6 hari" typed where the buttons offer 0–7 counts like the button."""
+    days = typed_number(message.text, 0, 7)
+    if days is None:
+        await message.answer(_("Please press a number from 0 to 7, or type it."))
+        await _ask_days(message, state)
+        return
+    await message.answer(_("Days open in the last week: {n}").format(n=days))
+    await _days_chosen(message, state, days)
 
 
 def _photo_keyboard() -> ReplyKeyboardMarkup:
@@ -235,6 +278,11 @@ async def chose_sales(query: CallbackQuery, callback_data: CiCb, state: FSMConte
     await state.set_state(Checkin.photos)
     assert isinstance(query.message, Message)
     await _ask_photos(query.message, state, settings)
+
+
+@asks(Checkin.photos)
+async def _photos_question(message: Message, state: FSMContext, data: dict[str, Any]) -> None:
+    await _ask_photos(message, state, data["settings"])
 
 
 async def _ask_photos(message: Message, state: FSMContext, settings: Settings) -> None:
@@ -337,7 +385,12 @@ async def chose_reason(query: CallbackQuery, callback_data: CiCb, state: FSMCont
         await _show_summary(query.message, state, settings)
         return
     await state.set_state(Checkin.note)
-    await query.message.answer(
+    await _note_question(query.message, state, {})
+
+
+@asks(Checkin.note)
+async def _note_question(message: Message, state: FSMContext, _data: dict[str, Any]) -> None:
+    await message.answer(
         _("🎤 Tell us a little more with a voice note or a short text. Or press Skip."),
         reply_markup=_kb([[(_("Skip"), CiCb(step="note", value="skip"))]]),
     )
@@ -385,6 +438,11 @@ def _summary(data: dict[str, Any], settings: Settings) -> str:
     if data.get("note"):
         lines.append(_("Note: {note}").format(note=html.escape(data["note"][:200])))
     return "\n".join(lines)
+
+
+@asks(Checkin.confirm)
+async def _confirm_question(message: Message, state: FSMContext, data: dict[str, Any]) -> None:
+    await _show_summary(message, state, data["settings"])
 
 
 async def _show_summary(message: Message, state: FSMContext, settings: Settings) -> None:

@@ -35,6 +35,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.config import Settings
 from bot.filters import ButtonText, RoleFilter
 from bot.routing import Router
+from conversations.questions import asks
 from db.enums import OnboardingState, Role
 from db.models import TelegramAccount
 from handlers.keyboards import MENU_HELP, MENU_PROBLEM, MENU_REPORT, MENU_STATUS, recipient_menu
@@ -93,6 +94,11 @@ def _what(kept: dict[str, Any]) -> str:
     if kept.get("photos"):
         return _("📷 I have your photo.")
     return _("✍️ I have your message.")
+
+
+@asks(Kept.choose)
+async def _kept_question(message: Message, state: FSMContext, data: dict[str, Any]) -> None:
+    await ask_what_to_do(message, state, data.get("account"))
 
 
 async def ask_what_to_do(message: Message, state: FSMContext, account: TelegramAccount | None) -> None:

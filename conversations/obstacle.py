@@ -44,6 +44,7 @@ from bot.filters import ButtonText, RoleFilter
 from bot.layout import pairs_when_short
 from bot.messenger import Messenger
 from bot.routing import Router
+from conversations.questions import asks
 from db.enums import CaseKind, OnboardingState, Role, Urgency
 from db.models import TelegramAccount
 from handlers.keyboards import MENU_HELP, MENU_REPORT, recipient_menu
@@ -163,6 +164,23 @@ def _max_photos(data: dict[str, Any]) -> int:
 
 def _has_description(data: dict[str, Any]) -> bool:
     return bool(data.get("text") or data.get("voice") or data.get("video_note") or data.get("photos"))
+
+
+@asks(ObstacleReport.kind)
+async def _kind_question(message: Message, state: FSMContext, _data: dict[str, Any]) -> None:
+    await ask_kind(message, state)
+
+
+@asks(ObstacleReport.description)
+async def _description_question(message: Message, state: FSMContext, _data: dict[str, Any]) -> None:
+    await message.answer(_("Tell us what happened: 🎤 hold the microphone button and speak, or write a few words."))
+
+
+@asks(ObstacleReport.details)
+async def _details_question(message: Message, state: FSMContext, handler_data: dict[str, Any]) -> None:
+    settings: Settings = handler_data["settings"]
+    data = await state.get_data()
+    await message.answer(_details_prompt(data, settings), reply_markup=urgency_keyboard(data["kind"], settings))
 
 
 async def ask_kind(message: Message, state: FSMContext) -> None:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import html
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from aiogram import Bot, F
@@ -54,6 +54,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.answers import typed_yes
 from bot.config import Settings
 from bot.i18n import N_
 from bot.messenger import Messenger
@@ -75,6 +76,7 @@ from services.onboarding.identity import (
     looks_like_identity,
     parse_birth_date,
     parse_identity,
+    parse_nik,
     verify_identity,
 )
 from services.onboarding.notices import ask_phone_confirmation, notify_joined
@@ -384,6 +386,42 @@ async def birth_date_entered(
     await _verify(message, nik_hash, birth, state, account, session, settings, clock, messenger, i18n)
 
 
+def _typed_identity(message: Message, role: Role = Role.UNKNOWN, **_: Any) -> bool:
+    """Someone the bot does not know types a NIK (spaces, dots or dashes allowed), a NIK and a date, or a
+    date of birth at the welcome, without /start."""
+    text = (message.text or "").strip()
+    if role is not Role.UNKNOWN or not text or text.startswith("/"):
+        return False
+    return looks_like_identity(text) or parse_birth_date(text) is not None
+
+
+@router.message(StateFilter(None), F.text, _typed_identity)
+async def identity_typed_at_welcome(
+    message: Message, state: FSMContext, account: TelegramAccount | None, role: Role, session: AsyncSession,
+    settings: Settings, clock: Clock, cipher: NikCipher, messenger: Messenger, i18n: I18n,
+) -> None:
+    """A NIK starts the NIK path (the date of birth is asked next); a date alone asks for the NIK and is kept
+    for it (in the conversation state: a date of birth alone identifies nobody)."""
+    if account is None:
+        return
+    text = message.text or ""
+    birth = parse_birth_date(text, today=_local_today(settings, clock))
+    if birth is not None and parse_nik(text) is None:
+        _left, locked_until = await lockout_state(session, account.telegram_user_id, settings=settings,
+                                                  now=clock.now())
+        if locked_until is not None:
+            await message.answer(_locked_text(locked_until, settings))
+            return
+        await state.set_state(Onboarding.nik)
+        await state.set_data({"birth_date": birth.isoformat()})
+        await message.answer(_("Thank you. Now type your <b>NIK</b>: the 16-digit number on your KTP or "
+                               "family card (KK)."), reply_markup=ReplyKeyboardRemove())
+        return
+    await _forget_message(message)
+    await _identity_text(message, text, state, account, role, session, settings, clock, cipher, messenger,
+                         i18n, from_start=False)
+
+
 @router.message(StateFilter(Onboarding.nik, Onboarding.birth_date), ~F.text.startswith("/"))
 async def identity_not_text(message: Message, state: FSMContext) -> None:
     if await state.get_state() == Onboarding.nik.state:
@@ -426,6 +464,11 @@ async def _identity_text(
         )
         return
     nik_hash = cipher.blind_index(parsed.nik)
+    typed_before = (await state.get_data()).get("birth_date")  # a date typed at the welcome, before the NIK
+    if parsed.birth_date is None and isinstance(typed_before, str):
+        await _verify(message, nik_hash, date.fromisoformat(typed_before), state, account, session, settings,
+                      clock, messenger, i18n)
+        return
     if parsed.birth_date is None:
         # Only the keyed hash waits in the conversation state, never the NIK.
         await state.set_state(Onboarding.birth_date)
@@ -517,11 +560,32 @@ async def consent_answer(
         return
     await query.answer()
     await _drop_buttons(query)
+    await _consent_answered(query.message, callback_data.action == "agree", state, account, recipient, session,
+                            settings, clock, messenger, i18n)
+
+
+@router.message(StateFilter(Onboarding.consent), F.text, typed_yes)
+async def consent_typed_yes(
+    message: Message, state: FSMContext, account: TelegramAccount | None, session: AsyncSession,
+    settings: Settings, clock: Clock, messenger: Messenger, i18n: I18n,
+) -> None:
+    """ "iya", "setuju", "oke", "siap" at the consent question mean "I agree"."""
+    recipient = await _pending_recipient(state, session)
+    if account is None or recipient is None:
+        await message.answer(_("Please answer with the buttons."))
+        return
+    await _consent_answered(message, True, state, account, recipient, session, settings, clock, messenger, i18n)
+
+
+async def _consent_answered(
+    target: Message, agreed: bool, state: FSMContext, account: TelegramAccount, recipient: Recipient,
+    session: AsyncSession, settings: Settings, clock: Clock, messenger: Messenger, i18n: I18n,
+) -> None:
     await state.clear()
     locale = i18n.current_locale
-    if callback_data.action == "decline":
+    if not agreed:
         await consent_rules.decline(session, clock, settings, account=account, recipient=recipient, language=locale)
-        await query.message.answer(_(
+        await target.answer(_(
             "We respect your choice. Nothing about you has been stored except this answer. "
             "If you change your mind, send /start. Your TKSK can still help you in person."
         ))
@@ -529,12 +593,11 @@ async def consent_answer(
     # The account may have been taken in the meantime (another phone was faster): check again.
     holder = await linking.account_of_recipient(session, recipient.id)
     if linking.recipient_link_problem(account, recipient, holder) is not None:
-        await begin_consent(query.message, state, account, recipient, "invite", session, settings, clock, messenger,
-                            i18n)
+        await begin_consent(target, state, account, recipient, "invite", session, settings, clock, messenger, i18n)
         return
     await consent_rules.agree(session, clock, settings, account=account, recipient=recipient, language=locale)
-    await query.message.answer(_("Thank you! Your consent has been recorded."))
-    await ask_phone(query.message)
+    await target.answer(_("Thank you! Your consent has been recorded."))
+    await ask_phone(target)
 
 
 # ------------------------------------------------------------------------------------------------- phone
@@ -691,6 +754,14 @@ async def _after_profile(
         return
     recipient.onboarding_state = OnboardingState.AID_RECEIPT
     await show_aid_step(target, session, recipient, settings)
+
+
+@router.message(RecipientStep(OnboardingState.PROFILE), StateFilter(None), F.text, typed_yes)
+async def profile_typed_yes(
+    message: Message, account: TelegramAccount, session: AsyncSession, settings: Settings, clock: Clock
+) -> None:
+    """ "iya", "benar", "oke" at "Is this right?" mean yes."""
+    await _after_profile(message, session, account.recipient, settings, clock)  # type: ignore[arg-type]
 
 
 @router.message(RecipientStep(OnboardingState.PROFILE), StateFilter(None), ~F.text.startswith("/"))

@@ -27,6 +27,7 @@ def build_root_router() -> Router:
         checkin,
         handover,
         kept,
+        leaving,
         obstacle,
         onboarding,
         privacy,
@@ -55,6 +56,7 @@ def build_root_router() -> Router:
     routers = [
         errors.router,
         common.router,
+        leaving.router,  # a recipient's 📋 / 🆘 in the middle of a flow: leave it or carry on
         # Feature routers, before the fallback.
         broadcast.router,
         onboarding.router,

@@ -5,6 +5,8 @@ Registered last. Inside a conversation the reply points back to the question; ou
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram import F
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
@@ -12,6 +14,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.routing import Router
+from conversations.questions import ask_again
 from db.enums import OnboardingState, Role
 from db.models import TelegramAccount
 from handlers.common import help_text
@@ -30,9 +33,12 @@ _ROLE_COMMANDS = {
 
 
 @router.message(~StateFilter(None))
-async def unexpected_in_conversation(message: Message, state: FSMContext) -> None:
+async def unexpected_in_conversation(message: Message, state: FSMContext, **data: Any) -> None:
+    """The step's question again, with its buttons: the one "above" may have scrolled out of sight."""
+    if await ask_again(message, state, {**data, "state": state}):
+        return
     await message.answer(
-        _("I did not understand that. Please answer the question above using the buttons, "
+        _("I did not understand that. Please answer with the buttons of my last question, "
           "or send /batal to stop.")
     )
 
@@ -48,7 +54,9 @@ async def unknown_command(message: Message, role: Role) -> None:
 
 @router.message()
 async def not_understood(message: Message, role: Role, account: TelegramAccount | None) -> None:
-    if message.voice or message.photo or message.document or message.sticker:
+    if message.voice or message.video_note:
+        what = ""  # a voice note is never answered with "cannot use this": what to do comes next
+    elif message.photo or message.document or message.sticker:
         what = _("I cannot use this here.")
     else:
         what = _("I did not understand that.")
@@ -60,7 +68,7 @@ async def not_understood(message: Message, role: Role, account: TelegramAccount 
             reply_markup=recipient_main_menu(),
         )
         return
-    await message.answer(what + "\n\n" + help_text(role))
+    await message.answer((what + "\n\n" if what else "") + help_text(role))
 
 
 @router.callback_query()
