@@ -2,7 +2,7 @@
 
 Telegram's apps give every button of a row the same width and cut a label that does not fit with "…". On a
 360-px screen a row holds about 36 characters of button text (emoji count double), so two buttons fit side by
-side only when both labels are short (``SHORT_LABEL``, about 18 characters with the emoji), four only when
+side only when both labels are short (``SHORT_LABEL``, about 16 characters with the emoji), four only when
 they are tiny (the days 0–7). ``fit_rows`` keeps a row that fits and breaks one that does not: first into pairs
 of short labels, else one button per row. ``FitKeyboardsMiddleware`` applies it to every inline keyboard the
 bot sends or edits, for recipients, TKSK and staff alike, so no screen can forget it.
@@ -19,8 +19,20 @@ from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-ROW_WIDTH = 36  # characters of button text a 360-px row shows, emoji counted double
-SHORT_LABEL = ROW_WIDTH // 2
+# A 360-px phone: a message (and its keyboard) is about 300 px wide; a button has 16 px of padding and 3 px
+# between buttons; Telegram's 14-15 px font is about 8 px per character (an emoji about two), measured in the
+# web chat by tests/browser/test_button_layout.py.
+_ROW_PX, _GAP_PX, _PADDING_PX, _CHAR_PX = 303, 3, 16, 8.0
+
+
+def capacity(buttons_in_row: int) -> int:
+    """Characters of label (emoji counted double) that one of ``buttons_in_row`` equal buttons shows uncut."""
+    n = max(1, buttons_in_row)
+    return int(((_ROW_PX - _GAP_PX * (n - 1)) / n - _PADDING_PX) / _CHAR_PX)
+
+
+ROW_WIDTH = capacity(1)  # 35: a label alone on its row
+SHORT_LABEL = capacity(2)  # 16: two side by side
 
 
 def label_width(text: str) -> int:
@@ -38,7 +50,7 @@ def label_width(text: str) -> int:
 
 
 def row_fits(labels: list[str]) -> bool:
-    return len(labels) <= 1 or max(label_width(t) for t in labels) <= ROW_WIDTH // len(labels)
+    return len(labels) <= 1 or max(label_width(t) for t in labels) <= capacity(len(labels))
 
 
 def fit_rows(rows: list[list[InlineKeyboardButton]]) -> list[list[InlineKeyboardButton]]:

@@ -103,7 +103,7 @@ def urgency_keyboard(kind: str, settings: Settings) -> InlineKeyboardMarkup:
             InlineKeyboardButton(text=_("📨 Send the report"), callback_data=ObCb(step="urg", value="high").pack())
         ]])
     options = [
-        (Urgency.HIGH, _("Very urgent: I cannot run my business")),
+        (Urgency.HIGH, _("Very urgent: my business is stuck")),
         (Urgency.NORMAL, _("Urgent, but I can still work")),
         (Urgency.LOW, _("It can wait a few days")),
     ]

@@ -58,7 +58,7 @@ async def test_report_by_voice_takes_four_taps(sandbox: SandboxRun, people: Peop
     await siti.wait_for("tahan tombol mikrofon")
     await siti.send_voice(duration=7)
     await siti.wait_for("seberapa mendesak")
-    await siti.press("🔴 Sangat mendesak: usaha saya tidak bisa jalan")
+    await siti.press("🔴 Sangat mendesak: usaha terhenti")
     done = await siti.wait_for("tersimpan dengan nomor")
     assert user_actions(sandbox, siti, start) == 4, "menu button, kind, voice note, urgency"
     assert "Nurhayati" in done.text and "paling lambat Hari ini 02/03 13:00" in done.text
@@ -134,7 +134,7 @@ async def test_disaster_is_always_urgent_and_skips_the_question(sandbox: Sandbox
 async def test_same_kind_again_is_added_to_the_open_case(sandbox: SandboxRun, people: People) -> None:
     siti, tksk = people.siti, people.tksk
     for words, urgency in (("Modal habis", "🟢 Bisa menunggu beberapa hari"),
-                           ("Sekarang sudah tidak bisa jualan", "🔴 Sangat mendesak: usaha saya tidak bisa jalan")):
+                           ("Sekarang sudah tidak bisa jualan", "🔴 Sangat mendesak: usaha terhenti")):
         await siti.send(PROBLEM)
         await siti.wait_for("Apa kendalanya")
         await siti.press("💰 Modal")

@@ -173,8 +173,8 @@ async def test_changed_business_counts_as_running(sandbox: SandboxRun, world: Wo
 async def test_documents_unexpected_input_and_cancel(sandbox: SandboxRun, world: World) -> None:
     siti = world.siti
     await siti.command("lapor")
-    await siti.send("jalan terus")  # typed instead of pressing a button
-    await siti.wait_for("Jawab pertanyaan di atas")
+    await siti.send("jalan terus")  # typed instead of pressing a button: the question again
+    await siti.wait_for("Bagaimana usaha Anda sekarang?")
     await siti.press("✅ Masih jalan")
     await siti.wait_for("Berapa hari usaha buka")
     await siti.press("3")

@@ -159,7 +159,7 @@ async def test_conversation_state_survives_a_restart(sandbox: SandboxRun) -> Non
     assert await sandbox.app.dp.storage.get_state(key) == "SomeFlow:waiting"
     assert await sandbox.app.dp.storage.get_data(key) == {"step": 2}
     await person.send("hello")
-    await person.wait_for("Jawab pertanyaan di atas")
+    await person.wait_for("Jawab dengan tombol pertanyaan terakhir")
     await person.command("batal")
     await person.wait_for("Dibatalkan")
     assert await sandbox.app.dp.storage.get_state(key) is None

@@ -80,7 +80,7 @@ async def test_typed_sentence_at_the_menu_is_the_description(sandbox: SandboxRun
     await siti.wait_for("Kendalanya jenis apa?")
     await siti.press("🔧 Peralatan rusak atau hilang")
     await siti.wait_for("seberapa mendesak")
-    await siti.press("🔴 Sangat mendesak: usaha saya tidak bisa jalan")
+    await siti.press("🔴 Sangat mendesak: usaha terhenti")
     await siti.wait_for("tersimpan dengan nomor")
     [case] = await cases(sandbox.ctx)
     assert case.description == words and case.kind == "equipment"
