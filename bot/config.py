@@ -199,6 +199,7 @@ class CheckinSettings(_Section):
     digest_hour: int = Field(8, ge=0, le=23)
     max_photos: int = Field(3, ge=1, le=10)
     photo_reuse_distance: int = Field(6, ge=0, le=64)
+    quiet_hours_grace_minutes: int = Field(30, ge=0, le=720)
 
     @field_validator("reminder_offsets_days")
     @classmethod

@@ -66,6 +66,7 @@ from services.checkins import (
     CheckinAnswers,
     submit_checkin,
 )
+from services.dates import long_date
 from services.i18n_labels import business_status_label, business_type_label
 from services.photos import PhotoRef, PhotoTooLarge, best_photo_size, image_document, process_photos
 
@@ -496,7 +497,7 @@ async def confirm(
     if result.checkin.is_extra:
         thanks += " " + _("You had already reported for this period, so this one is kept as an extra report.")
     if result.next_due is not None:
-        day = result.next_due.due_at.astimezone(settings.program.tz).strftime("%d-%m-%Y")
+        day = long_date(result.next_due.due_at.astimezone(settings.program.tz).date())
         thanks += "\n" + _("Your next report is due on {day}.").format(day=day)
     if told is not None and told.tksk is not None:
         thanks += "\n" + _("We are sorry your business stopped. Your TKSK has been told and will contact you.")

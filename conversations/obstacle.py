@@ -52,8 +52,9 @@ from services.cases.alerts import alert_added_report, alert_new_case
 from services.cases.opening import open_case
 from services.cases.photos import PhotoRef, attach_photos
 from services.cases.transitions import Actor
-from services.cases.views import KIND_ICONS, REPORTABLE_KINDS, URGENCY_ICONS, day_label
+from services.cases.views import KIND_ICONS, REPORTABLE_KINDS, URGENCY_ICONS
 from services.clock import Clock
+from services.dates import relative_day
 from services.i18n_labels import case_kind_label
 
 router = Router(name="obstacle")
@@ -366,7 +367,7 @@ async def submit(
         told = await alert_new_case(messenger, session, case, settings=settings)
         deadline = case.take_due_at.astimezone(settings.program.tz) if case.take_due_at else None
         when = (
-            day_label(deadline.date(), clock.now().astimezone(settings.program.tz).date())
+            relative_day(deadline.date(), clock.now().astimezone(settings.program.tz).date())
             + " " + deadline.strftime("%H:%M") if deadline else "-"
         )
         if told.tksk is not None:

@@ -143,9 +143,11 @@ def intro_keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[[_btn(_("🙋 I am a UEP recipient"), "iam")]])
 
 
-def consent_keyboard() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[[_btn(_("✅ I agree"), "agree"), _btn(_("❌ I do not agree"),
-                                                                                      "decline")]])
+def consent_keyboard(*, full_text_button: bool = True) -> InlineKeyboardMarkup:
+    rows = [[_btn(_("✅ I agree"), "agree"), _btn(_("❌ I do not agree"), "decline")]]
+    if full_text_button:
+        rows.append([_btn(_("📄 Read it all"), "consentfull")])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def contact_keyboard() -> ReplyKeyboardMarkup:
@@ -156,12 +158,23 @@ def contact_keyboard() -> ReplyKeyboardMarkup:
 
 
 async def ask_consent(target: Message, recipient: Recipient) -> None:
+    """A short summary on the phone's screen; the full text behind "Read it all" (and under /privasi)."""
     await target.answer(
         _("Hello, {name}! You are on the list of UEP recipients in Kecamatan {kecamatan}.").format(
             name=html.escape(recipient.name), kecamatan=html.escape(recipient.kecamatan.name)
-        ) + "\n\n" + consent_rules.consent_text() + "\n\n" + _("Do you agree?"),
+        ) + "\n" + consent_rules.consent_summary() + "\n" + _("Do you agree?"),
         reply_markup=consent_keyboard(),
     )
+
+
+@router.callback_query(OnbCb.filter(F.action == "consentfull"))
+async def consent_full_text(query: CallbackQuery, state: FSMContext) -> None:
+    if await state.get_state() != Onboarding.consent.state or not isinstance(query.message, Message):
+        await _stale(query)
+        return
+    await query.answer()
+    await query.message.answer(consent_rules.consent_text() + "\n\n" + _("Do you agree?"),
+                               reply_markup=consent_keyboard(full_text_button=False))
 
 
 async def ask_phone(target: Message) -> None:

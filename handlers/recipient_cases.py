@@ -28,6 +28,7 @@ from services.cases.actions import perform
 from services.cases.transitions import OPEN_STATES, Action, Actor, CaseActionRefused
 from services.cases.views import CaseCb, status_keyboard, status_text
 from services.clock import Clock
+from services.dates import long_date
 from services.schedule import open_due
 
 router = Router(name="recipient_cases")
@@ -62,7 +63,7 @@ async def my_status(
     text = status_text(cases, now, settings)
     due = await open_due(session, recipient.id)
     if due is not None:
-        day = due.due_at.astimezone(settings.program.tz).strftime("%d/%m/%Y")
+        day = long_date(due.due_at.astimezone(settings.program.tz).date())
         text += "\n\n" + _("📋 Your next business report is due on {day}.").format(day=day)
     await message.answer(text, reply_markup=status_keyboard(cases, Actor.of(account), now, settings))
 

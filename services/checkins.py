@@ -118,7 +118,7 @@ async def submit_checkin(session: AsyncSession, recipient: Recipient, answers: C
         opened = await open_case(
             session, recipient=recipient, kind=CaseKind.BUSINESS_STOPPED, urgency=Urgency.HIGH,
             description=description, voice_file_id=answers.voice_file_id, source="checkin",
-            source_checkin_id=checkin.id, actor=f"recipient:{recipient.id}", settings=settings, clock=_At(now),
+            source_checkin_id=checkin.id, actor=f"{recipient.name} (recipient)", settings=settings, clock=_At(now),
         )
         stopped_case = opened.case if opened.created else None
     return CheckinResult(checkin, [p.id for p in photos], next_due, stopped_case)
@@ -170,7 +170,7 @@ async def review_checkin(session: AsyncSession, *, checkin_id: int, worker: Fiel
         opened = await open_case(
             session, recipient=recipient, kind=CaseKind.OTHER, urgency=Urgency.NORMAL,
             description=visit_description,
-            source="photo_review", source_checkin_id=checkin.id, actor=f"worker:{worker.id}",
+            source="photo_review", source_checkin_id=checkin.id, actor=f"{worker.name} ({worker.role})",
             actor_account_id=actor_account_id, settings=settings, clock=_At(now),
         )
         case = opened.case

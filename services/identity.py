@@ -12,7 +12,8 @@ from db.models import TelegramAccount
 from services.clock import Clock
 
 # last_seen_at is refreshed at most this often, so reading an update does not mean writing a row.
-_SEEN_RESOLUTION = timedelta(minutes=30)
+# Fine enough for checkin.quiet_hours_grace_minutes (services/schedule.py recently_active).
+_SEEN_RESOLUTION = timedelta(minutes=5)
 
 
 def role_of(account: TelegramAccount | None) -> Role:

@@ -41,6 +41,14 @@ def local_at(day: date, hour: int, settings: Settings) -> datetime:
     return datetime.combine(day, time(hour), tzinfo=settings.program.tz).astimezone(UTC)
 
 
+def recently_active(last_seen_at: datetime | None, now: datetime, settings: Settings) -> bool:
+    """The person wrote to the bot within ``checkin.quiet_hours_grace_minutes``: a notice about what they are
+    waiting for is an answer, not an unsolicited message, so quiet hours do not hold it back. ``last_seen_at``
+    is refreshed every few minutes (services/identity.py), so the window is that much wider."""
+    grace = settings.checkin.quiet_hours_grace_minutes
+    return grace > 0 and last_seen_at is not None and now - last_seen_at <= timedelta(minutes=grace + 5)
+
+
 def outside_quiet_hours(moment: datetime, settings: Settings) -> datetime:
     """The same moment, or the end of the quiet hours it falls in (local time)."""
     c = settings.checkin

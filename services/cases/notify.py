@@ -31,7 +31,7 @@ from services.i18n_labels import business_type_label
 from services.outgoing.outbox import Refreshed, enqueue, on_undeliverable, refresher
 from services.outgoing.outbox import pending_count as outbox_pending
 from services.outgoing.priority import Priority
-from services.schedule import outside_quiet_hours
+from services.schedule import outside_quiet_hours, recently_active
 
 log = logging.getLogger(__name__)
 
@@ -229,6 +229,8 @@ async def tell_recipient(
     if account is None:
         return
     at = outside_quiet_hours(now, settings)
+    if at > now and recently_active(account.last_seen_at, now, settings):
+        at = now  # they wrote a moment ago: the answer comes now, not at the end of the quiet hours
     text, markup = "", None
     if messenger is not None:
         with messenger.speaking_to(account):

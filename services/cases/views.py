@@ -8,6 +8,7 @@ when a button is pressed, so a card never offers what would be refused (a stale 
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
@@ -21,6 +22,7 @@ from db.enums import CaseKind, CaseState, Urgency
 from db.models import Case, CaseEvent
 from services.cases.queue import OVERDUE, STATE_FILTERS, QueueFilter, QueuePage
 from services.cases.transitions import VISIT_HORIZON_DAYS, Action, Actor, CaseActionRefused, Refusal, can
+from services.dates import long_date
 from services.i18n_labels import case_kind_label, case_state_label, urgency_label
 
 # Kinds a recipient reports as obstacles (the others are opened by the system).
@@ -148,8 +150,7 @@ def case_card(
         owners = [html.escape(o) for o in (owner_worker, owner_staff) if o]
         lines.append(_("Handled by: {owners}").format(owners=", ".join(owners)))
     if case.visit_planned_for is not None and case.state == CaseState.VISIT_PLANNED:
-        today = now.astimezone(settings.program.tz).date()
-        lines.append("🏠 " + _("Visit planned: {day}").format(day=day_label(case.visit_planned_for, today)))
+        lines.append("🏠 " + _("Visit planned: {day}").format(day=long_date(case.visit_planned_for)))
     if case.description:
         lines.append("💬 " + html.escape(case.description[:700]))
     media = []
@@ -162,7 +163,7 @@ def case_card(
     if case.resolution and case.state in (CaseState.RESOLVED, CaseState.CLOSED):
         lines.append("✅ " + html.escape(case.resolution[:500]))
     for event in last_events:
-        lines.append(event_line(event, settings))
+        lines.append(event_line(event, settings, told_above=case.description))
     return "\n".join(lines)
 
 
@@ -187,12 +188,37 @@ ACTION_LABELS = {
 }
 
 
-def event_line(event: CaseEvent, settings: Settings) -> str:
+ROLE_LABELS = {
+    "recipient": N_("recipient"), "tksk": N_("TKSK"), "psm": N_("PSM"),
+    "caseworker": N_("Dinas Sosial caseworker"), "admin": N_("Dinas Sosial admin"),
+}
+_ACTOR_WITH_ROLE = re.compile(r"^(?P<name>.*) \((?P<role>[a-z_]+)\)$")
+_ACTOR_CODE = re.compile(r"^(?P<role>recipient|worker|staff|account):\d+$")
+_CODE_ROLES = {"recipient": N_("recipient"), "worker": N_("TKSK/PSM"), "staff": N_("Dinas Sosial"),
+               "account": N_("a bot user")}
+
+
+def actor_label(actor: str) -> str:
+    """"Siti (recipient)" → "Siti (penerima)"; an id such as "recipient:1228" is never shown as it is."""
+    if actor == "system":
+        return _("system")
+    if m := _ACTOR_WITH_ROLE.match(actor):
+        role = ROLE_LABELS.get(m["role"])
+        if role is not None:
+            return f"{m['name']} ({_(role)})"
+    if m := _ACTOR_CODE.match(actor):
+        return _(_CODE_ROLES[m["role"]])
+    return actor
+
+
+def event_line(event: CaseEvent, settings: Settings, *, told_above: str | None = None) -> str:
+    """One history line. ``told_above``: the words already on the card (the description), not repeated."""
     label = ACTION_LABELS.get(event.action)
     what = _(label) if label else event.action
-    actor = _("system") if event.actor == "system" else event.actor
-    line = f"• {event.at.astimezone(settings.program.tz).strftime('%d/%m %H:%M')} {html.escape(actor)}: {what}"
-    if event.note:
+    actor = actor_label(event.actor)
+    when = event.at.astimezone(settings.program.tz).strftime("%d/%m %H:%M")
+    line = f"• {when} {html.escape(actor)}: {what}"
+    if event.note and event.note.strip() != (told_above or "").strip():
         line += f" — {html.escape(event.note[:200])}"
     return line
 
@@ -378,7 +404,8 @@ STATE_EXPLANATIONS = {
 def explain_state(case: Case, now: datetime, settings: Settings) -> str:
     text = _(STATE_EXPLANATIONS[CaseState(case.state)])
     if case.state == CaseState.VISIT_PLANNED and case.visit_planned_for is not None:
-        text = text.format(day=day_label(case.visit_planned_for, now.astimezone(settings.program.tz).date()))
+        # A notice may be read the next day: the date itself, never "tomorrow".
+        text = text.format(day=long_date(case.visit_planned_for))
     return text
 
 

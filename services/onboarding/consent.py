@@ -41,6 +41,16 @@ def consent_text() -> str:
     )
 
 
+def consent_summary() -> str:
+    """Three short lines for a small phone: who asks, what for, the person's rights (the full text is one
+    button away, and under /privasi)."""
+    return _(
+        "📄 <b>Dinas Sosial</b> records your phone number, photos and reports about your business.\n"
+        "🤝 So your TKSK can help you quickly and the program can be checked.\n"
+        "🛡 You may see, correct or delete your data, or withdraw with /privasi."
+    )
+
+
 def record(
     session: AsyncSession,
     clock: Clock,

@@ -95,7 +95,7 @@ async def test_antrian_pages_filters_and_actions_in_one_message(
             await _open(ctx, rid, kind, "normal")
     budi = people.budi
     await budi.command("antrian")
-    queue = await budi.wait_for("Antrian kasus Dissos")
+    queue = await budi.wait_for("Antrian kasus Dinas Sosial")
     assert "16 kasus terbuka, halaman 1 dari 2" in queue.text
     assert "Bencana" in queue.text.split("\n")[2], "a disaster is urgent: 4 hours to be taken, so it comes first"
     await budi.press("▶️", message=queue)

@@ -65,7 +65,7 @@ async def test_take_call_visit_resolve_and_reopen(sandbox: SandboxRun, people: P
     await tksk.press("Rab 04/03", message=picker)
     await tksk.wait_for("Kunjungan untuk kasus")
     visit = await siti.wait_for("akan berkunjung")
-    assert "Rab 04/03" in visit.text
+    assert "Rabu, 4 Mar 2026" in visit.text, "a stored notice carries the date itself (#17 §4)"
     assert (await _case(sandbox, number, CaseState.VISIT_PLANNED)).visit_planned_for.isoformat() == "2026-03-04"
 
     card = tksk.last
@@ -89,7 +89,7 @@ async def test_pass_to_dissos_and_a_note(sandbox: SandboxRun, people: People) ->
     siti, tksk = people.siti, people.tksk
     number = await report(siti, kind="🔧 Peralatan rusak atau hilang", words="Kompor meledak, tidak bisa jualan")
     alert = await tksk.wait_for(number)
-    await tksk.press("⏫ Teruskan ke Dissos", message=alert)
+    await tksk.press("⏫ Teruskan ke Dinas Sosial", message=alert)
     await tksk.wait_for(lambda m: m.message_id == alert.message_id and "Diteruskan ke Dinas Sosial" in m.content)
     for staff in (people.budi, people.dewi, people.admin):
         card = await staff.wait_for("meneruskan kasus ini ke Dinas Sosial")

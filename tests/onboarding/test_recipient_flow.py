@@ -37,8 +37,8 @@ async def test_invitation_to_main_menu_in_six_taps(sandbox: SandboxRun) -> None:
     siti = CountingPerson(sandbox.person(700002, "Siti", phone="+62 812-3456-7890"))
     await siti.open_link(link)
     consent = await siti.wait_for("Apakah Anda setuju?")
-    for word in ("nomor HP", "foto", "lokasi", "Untuk apa", "Siapa yang melihat", "Berapa lama", "Hak Anda",
-                 "/privasi"):
+    # A short summary (#17 §4); the full text is behind "📄 Baca selengkapnya" (tests/fieldfit).
+    for word in ("Dinas Sosial", "nomor HP", "foto", "TKSK", "/privasi"):
         assert word in consent.text, word
     await siti.press("✅ Saya setuju")
     await siti.wait_for("Kirim nomor HP saya")

@@ -84,16 +84,16 @@ async def test_admin_invites_staff_and_only_admins_may(sandbox: SandboxRun) -> N
     admin = await _admin(sandbox, 720011)
     await admin.command("undang")
     await admin.wait_for("Siapa yang ingin Anda undang?")
-    await admin.press("👤 Petugas kasus Dissos")
+    await admin.press("👤 Petugas kasus Dinas Sosial")
     await admin.wait_for("nama lengkap")
     await admin.send("Dewi   Lestari")
     invite = await admin.wait_for(lambda m: m.kind == "photo")
-    assert "Dewi Lestari (Petugas kasus Dissos)" in invite.caption
+    assert "Dewi Lestari (Petugas kasus Dinas Sosial)" in invite.caption
     link = LINK_RE.search(invite.caption).group(0)  # type: ignore[union-attr]
     dewi = sandbox.person(720012, "Dewi")
     await dewi.command("start", link.rsplit("=", 1)[1])
-    await dewi.wait_for("Selamat datang, Dewi Lestari! Anda sekarang terdaftar sebagai Petugas kasus Dissos")
-    await admin.wait_for("Dewi Lestari (Petugas kasus Dissos) sudah membuka undangan Anda")
+    await dewi.wait_for("Selamat datang, Dewi Lestari! Anda sekarang terdaftar sebagai Petugas kasus Dinas Sosial")
+    await admin.wait_for("Dewi Lestari (Petugas kasus Dinas Sosial) sudah membuka undangan Anda")
     await sandbox.settle()
     account = await account_of(sandbox, 720012)
     async with sandbox.ctx.session_factory() as s:
