@@ -130,4 +130,4 @@ async def test_voice_and_photos_button_forwards_the_media(sandbox: SandboxRun, p
     assert [m.kind for m in tksk.messages[before:]] == ["voice", "photo"]
     await tksk.press("📜 Riwayat", message=card)
     history = await tksk.wait_for("Riwayat kasus")
-    assert "Siti Aminah (recipient): melapor" in history.text
+    assert "Siti Aminah (penerima): melapor" in history.text, "the role in words, never a code"
