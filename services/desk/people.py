@@ -217,3 +217,78 @@ async def photo_for(session: AsyncSession, viewer: DeskUser, photo_id: int) -> P
     elif viewer.kecamatan_id is not None:
         raise DeskForbidden("area")
     return photo
+
+
+@dataclass(slots=True)
+class GalleryItem:
+    photo: Photo
+    recipient_id: int | None
+    recipient: str
+    kecamatan: str
+    kabupaten: str
+    earlier: Photo | None = None  # for a reused picture: the earlier photo it matches
+    reviewed_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class GalleryPage:
+    items: list[GalleryItem]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+GALLERY_KINDS = ("checkin", "case", "reused")
+
+
+async def gallery(
+    session: AsyncSession, viewer: DeskUser, *, kabupaten_id: int | None = None, kind: str | None = None,
+    since: datetime | None = None, until: datetime | None = None, page: int = 0, page_size: int = 24,
+) -> GalleryPage:
+    """Stored photos, newest first, that the viewer may see; ``kind`` "reused" pairs each flagged photo with
+    the earlier one it matches, and the check-in's review."""
+    where = [Photo.path.is_not(None), viewer.scope(Recipient.kecamatan_id)]
+    if kabupaten_id is not None:
+        where.append(Recipient.kecamatan_id.in_(select(Kecamatan.id).where(Kecamatan.kabupaten_id == kabupaten_id)))
+    if kind == "checkin":
+        where.append(Photo.checkin_id.is_not(None))
+    elif kind == "case":
+        where.append(Photo.case_id.is_not(None))
+    elif kind == "reused":
+        where.append(Photo.reuse_of_photo_id.is_not(None))
+    if since is not None:
+        where.append(Photo.created_at >= since)
+    if until is not None:
+        where.append(Photo.created_at < until)
+    base = select(Photo.id).join(Recipient, Recipient.id == Photo.recipient_id).where(*where)
+    total = await session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    pages = max(1, -(-total // page_size))
+    page = min(max(page, 0), pages - 1)
+    ids = list(await session.scalars(base.order_by(Photo.created_at.desc(), Photo.id.desc())
+                                      .limit(page_size).offset(page * page_size)))
+    if not ids:
+        return GalleryPage([], total, page, page_size)
+    rows = {p.id: (p, rid, name, kec, kab) for p, rid, name, kec, kab in await session.execute(
+        select(Photo, Recipient.id, Recipient.name, Kecamatan.name, Kabupaten.name)
+        .join(Recipient, Recipient.id == Photo.recipient_id)
+        .join(Kecamatan, Kecamatan.id == Recipient.kecamatan_id)
+        .join(Kabupaten, Kabupaten.id == Kecamatan.kabupaten_id)
+        .where(Photo.id.in_(ids))
+    )}
+    earlier_ids = [rows[i][0].reuse_of_photo_id for i in ids if rows[i][0].reuse_of_photo_id]
+    earlier = {p.id: p for p in await session.scalars(select(Photo).where(Photo.id.in_(earlier_ids)))} \
+        if earlier_ids else {}
+    checkin_ids = [rows[i][0].checkin_id for i in ids if rows[i][0].checkin_id]
+    reviewed = dict((await session.execute(
+        select(Checkin.id, Checkin.reviewed_at).where(Checkin.id.in_(checkin_ids))
+    )).all()) if checkin_ids else {}
+    items = []
+    for i in ids:
+        photo, rid, name, kec, kab = rows[i]
+        items.append(GalleryItem(photo, rid, name, kec, kab, earlier.get(photo.reuse_of_photo_id or 0),
+                                 reviewed.get(photo.checkin_id or 0)))
+    return GalleryPage(items, total, page, page_size)

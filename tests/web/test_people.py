@@ -127,3 +127,51 @@ async def test_check_in_photos_show_on_the_timeline_and_only_to_those_allowed(
     async with desk.client() as stranger:
         async with stranger.get(f"/media/photos/{photo_id}", allow_redirects=False) as image:
             assert image.status == 303
+
+
+async def test_the_gallery_shows_reused_photos_side_by_side_within_the_viewers_area(
+    desk: Desk, people: People, world: World, ctx: AppContext
+) -> None:
+    import hashlib
+
+    now = ctx.clock.now()
+    stored = []
+    for colour in ((10, 200, 30), (12, 198, 33)):
+        buffer = io.BytesIO()
+        Image.new("RGB", (64, 48), colour).save(buffer, "JPEG")
+        data = buffer.getvalue()
+        sha = hashlib.sha256(data).hexdigest()
+        path = media_path(ctx.settings.storage.media_dir, sha)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        stored.append((sha, path))
+    async with ctx.session_factory.begin() as s:
+        first = Checkin(recipient_id=world.recipient.id, status="running", days_open=5, submitted_at=now)
+        second = Checkin(recipient_id=world.recipient.id, status="running", days_open=5, submitted_at=now,
+                         reuse_flagged=True)
+        s.add_all([first, second])
+        await s.flush()
+        old = Photo(recipient_id=world.recipient.id, checkin_id=first.id, file_id="a", file_unique_id="a",
+                    sha256=stored[0][0], path=str(stored[0][1]), status=PhotoStatus.STORED, created_at=now)
+        s.add(old)
+        await s.flush()
+        new = Photo(recipient_id=world.recipient.id, checkin_id=second.id, file_id="b", file_unique_id="b",
+                    sha256=stored[1][0], path=str(stored[1][1]), status=PhotoStatus.STORED, created_at=now,
+                    reuse_of_photo_id=old.id)
+        s.add(new)
+        await s.flush()
+        old_id, new_id = old.id, new.id
+    budi = await desk.signed_in(people.budi)
+    async with budi:
+        async with budi.get("/photos") as page:
+            html = await page.text()
+        assert f"/media/photos/{old_id}" in html and f"/media/photos/{new_id}" in html
+        async with budi.get("/photos", params={"kind": "reused"}) as page:
+            html = await page.text()
+        assert html.index(f"/media/photos/{new_id}") < html.index(f"/media/photos/{old_id}")
+        assert "Belum diperiksa" in html
+    other = await desk.signed_in(people.other_tksk)
+    async with other:
+        async with other.get("/photos") as page:
+            html = await page.text()
+        assert "/media/photos/" not in html and "Tidak ada foto" in html
