@@ -48,7 +48,7 @@ async def test_a_known_person_is_answered_without_an_identity_query(sandbox: San
             await person.command("help")
             await person.wait_for("Lapor usaha")
             await person.send("apa kabar")
-            await person.wait_for("belum paham")
+            await person.wait_for("Mau diapakan")  # kept and asked about (never thrown away)
         await sandbox.settle()
     finally:
         event.remove(ctx.engine.sync_engine, "before_cursor_execute", watch)
