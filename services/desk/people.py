@@ -27,6 +27,7 @@ from db.models import (
     Recipient,
     Reminder,
     TelegramAccount,
+    Visit,
 )
 from services.audit import audit
 from services.clock import FrozenClock
@@ -99,7 +100,7 @@ async def search_people(
     return PeoplePage(items, total, page, page_size, by_nik=nik is not None)
 
 
-TimelineKind = Literal["checkin", "case", "reminder", "broadcast", "consent"]
+TimelineKind = Literal["checkin", "case", "reminder", "broadcast", "consent", "visit"]
 
 
 @dataclass(slots=True)
@@ -108,6 +109,7 @@ class TimelineEntry:
     kind: TimelineKind
     obj: object
     photos: list[Photo] = field(default_factory=list)
+    assisted: bool = False  # a check-in made through a visit by the TKSK or PSM (the person had not reported)
 
 
 @dataclass(slots=True)
@@ -166,7 +168,13 @@ async def recipient_record(
             .where(BroadcastDelivery.telegram_account_id == account.id)
             .order_by(BroadcastDelivery.id.desc()).limit(timeline_limit)
         )]
-    timeline = [TimelineEntry(c.submitted_at, "checkin", c, photos.get(c.id, [])) for c in checkins]
+    visits = list(await session.scalars(
+        select(Visit).where(Visit.recipient_id == recipient.id).order_by(Visit.visited_at.desc()).limit(timeline_limit)
+    ))
+    assisted = {v.checkin_id for v in visits if v.checkin_id is not None}
+    timeline = [TimelineEntry(c.submitted_at, "checkin", c, photos.get(c.id, []), assisted=c.id in assisted)
+                for c in checkins]
+    timeline += [TimelineEntry(v.visited_at, "visit", v) for v in visits]
     timeline += [TimelineEntry(c.created_at, "case", c) for c in cases]
     timeline += [TimelineEntry(r.sent_at, "reminder", r) for r in reminders if r.sent_at is not None]
     timeline += [TimelineEntry(d.sent_at or b.created_at, "broadcast", (d, b)) for d, b in deliveries]

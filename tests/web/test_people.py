@@ -175,3 +175,23 @@ async def test_the_gallery_shows_reused_photos_side_by_side_within_the_viewers_a
         async with other.get("/photos") as page:
             html = await page.text()
         assert "/media/photos/" not in html and "Tidak ada foto" in html
+
+
+async def test_the_timeline_shows_visits_and_marks_a_check_in_made_through_one(
+    desk: Desk, people: People, world: World, ctx: AppContext
+) -> None:
+    from db.models import Visit
+
+    now = ctx.clock.now()
+    async with ctx.session_factory.begin() as s:
+        checkin = Checkin(recipient_id=world.recipient.id, status="running", days_open=4, submitted_at=now)
+        s.add(checkin)
+        await s.flush()
+        s.add(Visit(recipient_id=world.recipient.id, kecamatan_id=world.recipient.kecamatan_id,
+                    worker_id=world.tksk.id, visited_at=now, observed_status="running", days_open=4,
+                    advice="Catat penjualan harian", checkin_id=checkin.id, created_at=now))
+    budi = await desk.signed_in(people.budi)
+    async with budi:
+        async with budi.get(f"/people/{world.recipient.id}") as page:
+            html = await page.text()
+    assert "lewat kunjungan" in html and "Catat penjualan harian" in html and "tanpa lokasi" in html
