@@ -163,3 +163,26 @@ async def test_refusals_in_the_browser(sandbox_app: SandboxApp, browser, shots) 
     await expect(tksk_desk.get_by_role("alert")).to_contain_text("bukan untuk Anda")
     assert foreign_case.number not in await tksk_desk.content()
     await shots(tksk_desk, "tksk-other-kecamatan")
+
+
+async def test_caseworker_sends_a_broadcast_with_a_live_count(sandbox_app: SandboxApp, browser, shots) -> None:
+    recipient = await joined_earlier(sandbox_app, (await _a_palaran_recipient(sandbox_app)).name)
+    me = await open_page(browser, sandbox_app.url)  # her chat with the bot is open on her phone
+    await pick_person(me, "Penerima", recipient.name.lower(), recipient.name)
+    _chat, desk = await sign_in(browser, sandbox_app, "Dinas Sosial", "", CASEWORKER)
+    await desk.get_by_role("link", name="Pengumuman").click()
+    await desk.get_by_role("link", name="Pengumuman baru").click()
+    await desk.locator("textarea[name=text_id]").fill("Pelatihan pembukuan usaha hari Kamis, 09.00 di kantor desa.")
+    await desk.get_by_label("Penerima", exact=True).check()
+    await desk.get_by_label("Kota Samarinda").check()
+    count = desk.get_by_role("status")
+    await expect(count).to_contain_text(re.compile(r"\d+ orang: 1 di Telegram"))  # the live count, from the server
+    await shots(desk, "compose-with-count")
+    desk.once("dialog", lambda dialog: dialog.accept())
+    await desk.get_by_role("button", name="Kirim", exact=True).click()
+    await expect(desk.get_by_role("heading", name=re.compile(r"Pengumuman #\d+"))).to_be_visible()
+    await wait_bot(me, "Pelatihan pembukuan usaha")
+    await shots(me, "recipient-gets-it")
+    await desk.reload()
+    await expect(desk.locator("dl.facts")).to_contain_text("1 dari 1")
+    await shots(desk, "broadcast-sent")
