@@ -65,6 +65,9 @@ class BotApp:
 
     async def _startup(self) -> None:
         await ensure_migrated(self.ctx.engine)
+        bus = self.dp.get("account_cache_bus")
+        if bus is not None:
+            await bus.start()
         with self.i18n.context():
             await set_default_commands(self.bot)
         if self.with_scheduler:
@@ -90,6 +93,9 @@ class BotApp:
         log.info("/healthz and /metrics on %s:%s", mon.host, mon.port)
 
     async def _shutdown(self) -> None:
+        bus = self.dp.get("account_cache_bus")
+        if bus is not None:
+            await bus.stop()
         if self._monitoring is not None:
             await self._monitoring.cleanup()
             self._monitoring = None

@@ -186,6 +186,8 @@ class OnboardingSettings(_Section):
     max_nik_attempts: int = Field(5, ge=1)
     lockout_hours: int = Field(24, ge=1)
     consent_version: str = "2026-11"
+    # Wrong NIK + date-of-birth tries against one NIK from any accounts before that NIK can join only by invitation.
+    max_nik_attempts_per_nik: int = Field(5, ge=1)
 
 
 class CheckinSettings(_Section):

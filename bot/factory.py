@@ -18,8 +18,10 @@ from bot.layout import FitKeyboardsMiddleware
 from bot.middlewares import DbSessionMiddleware, IdentityMiddleware, ThrottlingMiddleware
 from bot.middlewares.metrics import MessageMetricsMiddleware, UpdateMetricsMiddleware
 from bot.speaking import CommitBeforeSpeaking
+from bot.middlewares.update_ledger import UpdateLedgerMiddleware, watch_writes
 from bot.telegram_session import PinnedAiohttpSession
 from db.account_cache import AccountCache
+from db.account_cache_bus import AccountCacheBus, FlushCacheDrops
 from db.fsm_storage import DatabaseStorage
 from services.outgoing.pacer import PacerRequestMiddleware, UpdateScopeMiddleware
 
@@ -55,13 +57,25 @@ def create_storage(ctx: AppContext) -> tuple[BaseStorage, BaseEventIsolation]:
 
 
 def create_account_cache(ctx: AppContext) -> AccountCache | None:
-    """The identity cache, watching the context's sessions; none with several bot processes (Redis storage)."""
+    """The identity cache, watching the context's sessions (with several processes, kept coherent by the bus)."""
     ttl = ctx.settings.telegram.identity_cache_seconds
-    if ttl <= 0 or ctx.settings.fsm.storage == "redis":
+    if ttl <= 0:
         return None
     cache = AccountCache(ttl)
     cache.install(ctx.session_factory)
     return cache
+
+
+def create_account_cache_bus(
+    ctx: AppContext, cache: AccountCache | None, storage: BaseStorage
+) -> AccountCacheBus | None:
+    """With Redis storage (several bot processes), the pub/sub bus that drops other processes' changes."""
+    if cache is None or getattr(storage, "redis", None) is None:
+        return None
+    from redis.asyncio import Redis
+
+    # A client of its own: a subscribed connection must never go back into the storage's pool.
+    return AccountCacheBus(cache, Redis.from_url(ctx.settings.fsm.redis_url), owns_client=True)
 
 
 def create_i18n(ctx: AppContext) -> CatalogI18n:
@@ -89,8 +103,13 @@ def create_dispatcher(ctx: AppContext, *, i18n: CatalogI18n | None = None) -> Di
     dp.update.outer_middleware(UpdateMetricsMiddleware())  # outermost of ours: times session and commit too
     # Everything sent while handling an update is a reply (counted by the pacer, never delayed).
     dp.update.outer_middleware(UpdateScopeMiddleware())
-    dp.update.outer_middleware(db_session)
     dp["account_cache"] = account_cache = create_account_cache(ctx)
+    dp["account_cache_bus"] = bus = create_account_cache_bus(ctx, account_cache, storage)
+    if bus is not None:  # outside the session: publishes the update's drops after its commit
+        dp.update.outer_middleware(FlushCacheDrops(bus))
+    dp.update.outer_middleware(db_session)
+    watch_writes(ctx.session_factory)
+    dp.update.outer_middleware(UpdateLedgerMiddleware(ctx.clock))  # a redelivered update changes nothing twice
     dp.update.outer_middleware(IdentityMiddleware(ctx.clock, account_cache))
     dp.update.outer_middleware(AccountI18nMiddleware(i18n))
     dp.update.outer_middleware(

@@ -77,6 +77,7 @@ from services.onboarding.identity import (
     parse_birth_date,
     parse_identity,
     parse_nik,
+    report_nik_guessing,
     verify_identity,
 )
 from services.onboarding.notices import ask_phone_confirmation, notify_joined
@@ -508,6 +509,17 @@ async def _verify(
     if result.outcome is IdentityOutcome.LOCKED:
         await state.clear()
         await message.answer(_locked_text(result.locked_until, settings))  # type: ignore[arg-type]
+        return
+    if result.outcome is IdentityOutcome.NIK_CLOSED:
+        # The same answer whether the NIK is in the roster or not.
+        await state.clear()
+        if result.closed_recipient is not None:
+            opened = await report_nik_guessing(session, recipient=result.closed_recipient, nik_hash=nik_hash,
+                                               settings=settings, clock=clock)
+            if opened.created:
+                await alert_new_case(messenger, session, opened.case)
+        await message.answer(_("Joining with this NIK is closed after too many wrong tries. Please ask your TKSK "
+                               "for an invitation link: it lets you join without typing your NIK."))
         return
     if result.outcome is IdentityOutcome.MISMATCH:
         # The same answer for an unknown NIK and a wrong date of birth.

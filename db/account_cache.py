@@ -14,8 +14,10 @@ Staying correct:
 * An entry is only stored by an update whose transaction committed when nothing that account depends on (its
   own row, its recipient, worker or staff row, any kecamatan) changed since it was read: every committed change
   is stamped with a counter (``epoch``), so a read racing with another update's change is never cached.
-* Changes made by another process (the ``uep`` CLI, an import) are seen after ``ttl`` seconds at most. With
-  several bot processes (Redis FSM storage) the cache is off, as the FSM cache is.
+* With several bot processes (Redis FSM storage) every process publishes what its commits dropped through Redis
+  pub/sub and drops what the others publish (``db/account_cache_bus.py``); while that channel is down the
+  cache serves nothing. Changes made by a process without the bus (the ``uep`` CLI, an import) are seen after
+  ``ttl`` seconds at most.
 * Each entry lives a random 75–100% of ``ttl``: people cached in the same second (everyone answering one
   reminder) would otherwise all be read again in the same second a minute later, a burst of full identity
   queries that stalled every update behind it.
@@ -73,11 +75,15 @@ class AccountCache:
         self._changed_at: dict[Any, int] = {}  # change key → epoch of its last committed change
         self._everything_at = 0  # epoch of the last change that concerned every account
         self._session_class: type[Session] | None = None
+        # Told what each commit dropped (user ids, ("recipient", id) ..., "*"): the cross-process bus listens.
+        self.listeners: list[Callable[[set[Any]], None]] = []
+        # True while changes made elsewhere could be missed (the bus is reconnecting): nothing is served.
+        self.suspended = False
 
     # ------------------------------------------------------------------ reading
     def get(self, telegram_user_id: int) -> TelegramAccount | None:
-        if self._session_class is None:
-            return None  # not watching any session: it could not know of changes
+        if self._session_class is None or self.suspended:
+            return None  # not watching any session (or not hearing other processes): it could not know of changes
         entry = self._entries.get(telegram_user_id)
         if entry is None:
             return None
@@ -169,7 +175,10 @@ class AccountCache:
                 and self._unchanged_since(offer[0], offer[1])
             )
             if changes:
-                self._evict({c[1] if isinstance(c, tuple) and c[0] == _OWN else c for c in changes})
+                dropped = {c[1] if isinstance(c, tuple) and c[0] == _OWN else c for c in changes}
+                self._evict(dropped)
+                for listener in self.listeners:
+                    listener(dropped)
             if storable:
                 self._store(offer[0])
         except Exception:  # the transaction is committed: a cache problem must not fail the update
@@ -179,6 +188,10 @@ class AccountCache:
     def _after_rollback(self, session: Session) -> None:
         session.info.pop(_CHANGES, None)
         session.info.pop(_OFFER, None)
+
+    def drop_remote(self, changes: set[Any]) -> None:
+        """Changes committed by another process: drop what they touch, and cache no read that raced with them."""
+        self._evict(changes)
 
     # ------------------------------------------------------------------ bookkeeping
     def _unchanged_since(self, account: TelegramAccount, epoch: int) -> bool:

@@ -118,6 +118,7 @@ class CaseKind(StrEnum):
     PROFILE_CORRECTION = "profile_correction"
     PHONE_MISMATCH = "phone_mismatch"
     ACCOUNT_CONFLICT = "account_conflict"
+    NIK_GUESSING = "nik_guessing"  # wrong dates of birth against one NIK from many tries: the NIK path is closed
 
 
 class Urgency(StrEnum):

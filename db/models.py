@@ -191,7 +191,8 @@ class Invitation(Base):
 
 
 class IdentityAttempt(Base):
-    """One NIK + date-of-birth attempt, for the lockout (5 wrong tries per account per 24 hours)."""
+    """One NIK + date-of-birth attempt, for the lockouts: per account (5 wrong tries per 24 hours) and per NIK
+    (wrong tries from any accounts together), the NIK known by its keyed hash only."""
 
     __tablename__ = "identity_attempts"
     __table_args__ = (Index("ix_identity_attempts_user_at", "telegram_user_id", "at"),)
@@ -200,6 +201,7 @@ class IdentityAttempt(Base):
     telegram_user_id: Mapped[int] = mapped_column(BigInteger)
     at: Mapped[datetime]
     success: Mapped[bool] = mapped_column(Boolean)
+    nik_hash: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class ConsentRecord(Base):
@@ -579,6 +581,8 @@ class Handover(Base):
     photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id"))
     total_value: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime]
+
+
 class WebLoginLink(Base):
     """A one-time sign-in link for the staff web desk, sent by the bot (``/web``). Only the SHA-256 of the
     token is stored; the link is bound to the account that asked for it, expires quickly and works once."""
@@ -731,6 +735,16 @@ class PrivacyBreachPerson(Base):
     notified_at: Mapped[datetime | None]
 
 
+class ProcessedUpdate(Base):
+    """A Telegram update whose changes are committed, written in the same transaction: a redelivery of it
+    (webhook retried after a worker died before answering, polling after a crash) changes nothing twice."""
+
+    __tablename__ = "processed_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    handled_at: Mapped[datetime] = mapped_column(index=True)
+
+
 __all__ = [
     "AidItem",
     "OutboxMessage",
@@ -759,6 +773,7 @@ __all__ = [
     "PrivacyBreach",
     "PrivacyBreachPerson",
     "PrivacyRequest",
+    "ProcessedUpdate",
     "Recipient",
     "Reminder",
     "Staff",

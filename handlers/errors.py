@@ -16,6 +16,7 @@ from aiogram.types import ErrorEvent
 from aiogram.utils.i18n import I18n
 
 from bot.context import AppContext
+from bot.middlewares.update_ledger import DuplicateUpdate
 from bot.routing import Router
 from services.identity import get_account
 
@@ -27,6 +28,8 @@ router = Router(name="errors")
 async def on_error(event: ErrorEvent, bot: Bot, ctx: AppContext, i18n: I18n | None = None) -> bool:
     update = event.update
     exc = event.exception
+    if isinstance(exc, DuplicateUpdate):
+        return True  # another delivery of this update committed it; already logged, nothing to apologise for
     # Only the type and the update id: exception messages can carry user input (NIKs, phone numbers).
     log.error(
         "update %s failed: %s", update.update_id, type(exc).__name__,

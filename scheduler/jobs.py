@@ -8,4 +8,5 @@ import scheduler.monitoring_tasks  # noqa: F401  (visit plan rows, weekly visit 
 import scheduler.onboarding_tasks  # noqa: F401  (aid arrived: invite waiting recipients to confirm receipt)
 import scheduler.outbox_tasks  # noqa: F401  (the outbox: alerts and notices to others)
 import scheduler.privacy_tasks  # noqa: F401  (UU PDP request and breach deadlines, messages, retention)
+import scheduler.ops_tasks  # noqa: F401  (prunes the ledger of processed updates)
 import scheduler.reminder_tasks  # noqa: F401  (check-in reminders, missed digest, photo downloads)

@@ -22,6 +22,7 @@ CASE_KIND_LABELS = {
     CaseKind.PROFILE_CORRECTION: N_("Profile correction"),
     CaseKind.PHONE_MISMATCH: N_("Phone number to confirm"),
     CaseKind.ACCOUNT_CONFLICT: N_("Account already linked"),
+    CaseKind.NIK_GUESSING: N_("Too many wrong NIK tries"),
 }
 
 CASE_STATE_LABELS = {

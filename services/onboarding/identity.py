@@ -7,8 +7,13 @@ Rules:
 - Only well-formed NIK + date pairs count as attempts; a typo in the format is explained, not counted.
 - ``onboarding.max_nik_attempts`` wrong pairs per Telegram account within ``onboarding.lockout_hours`` lock the
   account out until the oldest of them leaves the window.
-- Unknown NIK and wrong date of birth are the same outcome (``MISMATCH``): the bot never reveals whether a NIK is
-  in the roster. The NIK itself is never stored or logged here: only its keyed hash is used for the look-up.
+- ``onboarding.max_nik_attempts_per_nik`` wrong pairs against one NIK, from any accounts together, close the NIK
+  path for that NIK (``NIK_CLOSED``): guesses spread over many accounts (the NIK encodes the date of birth, so
+  the date is a weak secret) stop there. The try that closes it opens an urgent ``NIK_GUESSING`` case, so the
+  recipient's TKSK and Dinas Sosial are told; joining then goes through the TKSK's invitation link.
+- Unknown NIK and wrong date of birth are the same outcome (``MISMATCH``), and a closed NIK answers the same
+  whether it is in the roster or not: the bot never reveals whether a NIK is in the roster. The NIK itself is
+  never stored or logged here: only its keyed hash is used for the look-up and kept with each attempt.
 """
 
 from __future__ import annotations
@@ -18,11 +23,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
+from db.enums import CaseKind, Urgency
 from db.models import IdentityAttempt, Recipient
+from services.cases.opening import OpenedCase, open_case
+from services.clock import Clock
 
 _MONTHS = {
     "jan": 1, "januari": 1, "january": 1,
@@ -54,6 +62,7 @@ class IdentityOutcome(StrEnum):
     MATCH = "match"
     MISMATCH = "mismatch"      # unknown NIK or wrong date of birth: the same to the person
     LOCKED = "locked"
+    NIK_CLOSED = "nik_closed"  # too many wrong tries against this NIK from any accounts: invitation link only
 
 
 @dataclass(slots=True)
@@ -62,6 +71,8 @@ class IdentityResult:
     recipient: Recipient | None = None
     attempts_left: int = 0
     locked_until: datetime | None = None
+    # NIK_CLOSED by this very try, for a NIK in the roster: whose TKSK and Dinas Sosial must be told (never shown).
+    closed_recipient: Recipient | None = None
 
 
 def parse_nik(text: str) -> str | None:
@@ -150,6 +161,22 @@ async def lockout_state(
     return limit - len(failures), None
 
 
+async def wrong_tries_against(session: AsyncSession, nik_hash: str) -> int:
+    """Wrong NIK + date-of-birth tries against this NIK, from every account, ever (the NIK path stays closed
+    once closed: the person joins through their TKSK's invitation instead)."""
+    return await session.scalar(
+        select(func.count()).select_from(IdentityAttempt)
+        .where(IdentityAttempt.nik_hash == nik_hash, IdentityAttempt.success.is_(False))
+    ) or 0
+
+
+async def guessing_accounts(session: AsyncSession, nik_hash: str) -> int:
+    return await session.scalar(
+        select(func.count(func.distinct(IdentityAttempt.telegram_user_id)))
+        .where(IdentityAttempt.nik_hash == nik_hash, IdentityAttempt.success.is_(False))
+    ) or 0
+
+
 async def verify_identity(
     session: AsyncSession,
     *,
@@ -163,14 +190,40 @@ async def verify_identity(
     left, locked_until = await lockout_state(session, telegram_user_id, settings=settings, now=now)
     if locked_until is not None:
         return IdentityResult(IdentityOutcome.LOCKED, locked_until=locked_until)
+    per_nik = settings.onboarding.max_nik_attempts_per_nik
+    if await wrong_tries_against(session, nik_hash) >= per_nik:
+        # Closed, right date or not; the try still counts against this account.
+        session.add(IdentityAttempt(telegram_user_id=telegram_user_id, at=now, success=False, nik_hash=nik_hash))
+        await session.flush()
+        return IdentityResult(IdentityOutcome.NIK_CLOSED)
     recipient = await session.scalar(select(Recipient).where(Recipient.nik_hash == nik_hash))
     success = recipient is not None and recipient.birth_date == birth_date
-    session.add(IdentityAttempt(telegram_user_id=telegram_user_id, at=now, success=success))
+    session.add(IdentityAttempt(telegram_user_id=telegram_user_id, at=now, success=success, nik_hash=nik_hash))
     await session.flush()
     if success:
         return IdentityResult(IdentityOutcome.MATCH, recipient=recipient, attempts_left=left)
+    if await wrong_tries_against(session, nik_hash) >= per_nik:
+        return IdentityResult(IdentityOutcome.NIK_CLOSED, closed_recipient=recipient)
     left, locked_until = await lockout_state(session, telegram_user_id, settings=settings, now=now)
     if locked_until is not None:
         return IdentityResult(IdentityOutcome.LOCKED, locked_until=locked_until)
     return IdentityResult(IdentityOutcome.MISMATCH, attempts_left=left)
 
+
+
+async def report_nik_guessing(
+    session: AsyncSession, *, recipient: Recipient, nik_hash: str, settings: Settings, clock: Clock
+) -> OpenedCase:
+    """The NIK path of ``recipient`` has just closed: an urgent case, so that their TKSK and Dinas Sosial are told
+    and the TKSK brings the person in with an invitation link."""
+    tries = await wrong_tries_against(session, nik_hash)
+    accounts = await guessing_accounts(session, nik_hash)
+    return await open_case(
+        session, recipient=recipient, kind=CaseKind.NIK_GUESSING, urgency=Urgency.HIGH, source="onboarding",
+        description=(
+            f"{tries} kali NIK penerima ini dicoba dengan tanggal lahir yang salah, dari {accounts} akun Telegram. "
+            "Pendaftaran lewat NIK ditutup untuk NIK ini. Mohon hubungi penerima, lalu kirim tautan undangan "
+            "(/penerima). Bila penerima tidak mencobanya, mungkin ada yang berusaha mendaftar atas namanya."
+        ),
+        settings=settings, clock=clock,
+    )

@@ -78,6 +78,7 @@ CASE_KIND_LABELS = {
     "profile_correction": N_("profile correction"),
     "phone_mismatch": N_("phone mismatch"),
     "account_conflict": N_("account conflict"),
+    "nik_guessing": N_("wrong NIK tries"),
 }
 
 
