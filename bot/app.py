@@ -41,6 +41,23 @@ def background_worker(func: BackgroundWorker) -> BackgroundWorker:
     return func
 
 
+async def _until_stopped() -> None:
+    """Until SIGTERM (systemd stop, a deploy) or SIGINT (Ctrl-C)."""
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)
+
+
 class BotApp:
     def __init__(self, ctx: AppContext, *, token: str | None = None, with_scheduler: bool = True) -> None:
         log_privacy.install()  # also when embedded (sandbox, benches), not only through the CLI
@@ -61,7 +78,7 @@ class BotApp:
     @property
     def redis(self) -> object | None:
         """The Redis client this process uses (FSM storage), for /healthz; None without Redis."""
-        return getattr(self.dp.storage, "redis", None)
+        return getattr(self.dp.storage, "redis", None) or getattr(self.dp.fsm.events_isolation, "redis", None)
 
     async def _startup(self) -> None:
         await ensure_migrated(self.ctx.engine)
@@ -205,7 +222,20 @@ class BotApp:
         self._tune_collector()
         log.info("serving webhooks on %s:%s%s", tg.webhook_host, tg.webhook_port, tg.webhook_path)
         try:
-            await asyncio.Event().wait()
+            await _until_stopped()
+            log.info("stopping: finishing the updates in hand")
         finally:
-            await runner.cleanup()
+            await runner.cleanup()  # stops accepting, lets the posts in flight finish and answer
+            await self._shutdown()
+
+    async def run_scheduler(self) -> None:
+        """``uep scheduler``: the scan tick and the background workers, no updates (those go to the webhook
+        workers); /healthz and /metrics on ``monitoring.port``."""
+        await self._startup()
+        try:
+            await self.start_monitoring()
+            self._tune_collector()
+            log.info("scheduler running: a scan every %ss", self.ctx.settings.scheduler.scan_interval_seconds)
+            await _until_stopped()
+        finally:
             await self._shutdown()

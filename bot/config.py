@@ -93,6 +93,16 @@ class TelegramSettings(_Section):
 class FsmSettings(_Section):
     storage: Literal["db", "redis", "memory"] = "db"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # "redis": one person's updates run one at a time across all processes (a Redis lock), the identity cache is
+    # kept coherent through Redis; always so with storage = "redis". "local": within this process only.
+    events_isolation: Literal["local", "redis"] = "local"
+    # Seconds a person's isolation lock lives at most (a process killed while holding it frees it after this).
+    isolation_lock_seconds: float = Field(60, gt=0)
+
+    @property
+    def several_processes(self) -> bool:
+        """Several bot processes share the work: isolation, cache coherence (and the pacer) go through Redis."""
+        return self.storage == "redis" or self.events_isolation == "redis"
 
 
 class I18nSettings(_Section):
@@ -499,7 +509,7 @@ class Settings(BaseSettings):
         """The Redis the outgoing pacer is shared through, or None (in-process)."""
         if self.telegram.pacer_redis_url:
             return self.telegram.pacer_redis_url
-        return self.fsm.redis_url if self.fsm.storage == "redis" else None
+        return self.fsm.redis_url if self.fsm.several_processes else None
 
     def require_token(self) -> str:
         if not self.telegram.token:

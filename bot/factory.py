@@ -45,14 +45,24 @@ def create_bot(ctx: AppContext, *, token: str | None = None) -> Bot:
 
 def create_storage(ctx: AppContext) -> tuple[BaseStorage, BaseEventIsolation]:
     """FSM storage and event isolation. Event isolation is always on, so one person's updates run in order."""
-    kind = ctx.settings.fsm.storage
-    if kind == "redis":
+    fsm = ctx.settings.fsm
+    lock = {"timeout": fsm.isolation_lock_seconds}
+    if fsm.storage == "redis":
         from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 
-        storage = RedisStorage.from_url(ctx.settings.fsm.redis_url)
-        return storage, RedisEventIsolation(storage.redis)
-    if kind == "memory":
+        storage = RedisStorage.from_url(fsm.redis_url)
+        return storage, RedisEventIsolation(storage.redis, lock_kwargs=lock)
+    if fsm.storage == "memory":
         return MemoryStorage(), SimpleEventIsolation()
+    if fsm.events_isolation == "redis":
+        # Several processes on one database: the state commits with the update (so a redelivered update after a
+        # kill -9 replays exactly), read fresh each time (another process may have moved it on), and a person's
+        # updates are serialised across processes by a Redis lock.
+        from aiogram.fsm.storage.redis import RedisEventIsolation
+        from redis.asyncio import Redis
+
+        isolation = RedisEventIsolation(Redis.from_url(fsm.redis_url), lock_kwargs=lock)
+        return DatabaseStorage(ctx.session_factory, clock=ctx.clock, cache_size=0), isolation
     return DatabaseStorage(ctx.session_factory, clock=ctx.clock), SimpleEventIsolation()
 
 
@@ -66,11 +76,9 @@ def create_account_cache(ctx: AppContext) -> AccountCache | None:
     return cache
 
 
-def create_account_cache_bus(
-    ctx: AppContext, cache: AccountCache | None, storage: BaseStorage
-) -> AccountCacheBus | None:
-    """With Redis storage (several bot processes), the pub/sub bus that drops other processes' changes."""
-    if cache is None or getattr(storage, "redis", None) is None:
+def create_account_cache_bus(ctx: AppContext, cache: AccountCache | None) -> AccountCacheBus | None:
+    """With several bot processes (Redis isolation), the pub/sub bus that drops other processes' changes."""
+    if cache is None or not ctx.settings.fsm.several_processes:
         return None
     from redis.asyncio import Redis
 
@@ -104,7 +112,7 @@ def create_dispatcher(ctx: AppContext, *, i18n: CatalogI18n | None = None) -> Di
     # Everything sent while handling an update is a reply (counted by the pacer, never delayed).
     dp.update.outer_middleware(UpdateScopeMiddleware())
     dp["account_cache"] = account_cache = create_account_cache(ctx)
-    dp["account_cache_bus"] = bus = create_account_cache_bus(ctx, account_cache, storage)
+    dp["account_cache_bus"] = bus = create_account_cache_bus(ctx, account_cache)
     if bus is not None:  # outside the session: publishes the update's drops after its commit
         dp.update.outer_middleware(FlushCacheDrops(bus))
     dp.update.outer_middleware(db_session)

@@ -83,6 +83,7 @@ class TelegramEmulator:
         self.auto_register_bots = auto_register_bots
         self.webhook_retry_delay = webhook_retry_delay
         self._webhooks: dict[str, WebhookDelivery] = {}
+        self._webhook_targets: dict[str, list[str]] = {}
         self._people: dict[tuple[str, int], Person] = {}
         self._session: aiohttp.ClientSession | None = None
         self._runner: web.AppRunner | None = None
@@ -294,14 +295,29 @@ class TelegramEmulator:
         self.faults.clear(fault)
 
     # ================================================================= webhooks
+    # Seconds Telegram waits for a webhook's answer before it gives up on that post and delivers the update again.
+    webhook_timeout: float = 10.0
+
+    def set_webhook_targets(self, urls: list[str], token: str | None = None) -> None:
+        """Deliver the bot's webhooks round-robin to ``urls`` (several bot processes behind a proxy)."""
+        token = token or self.bots[0].token
+        self._webhook_targets[token] = list(urls)
+        if token in self._webhooks:
+            self._webhooks[token].targets = list(urls)
+
+    def webhook_delivery(self, token: str | None = None) -> WebhookDelivery | None:
+        return self._webhooks.get(token or self.bots[0].token)
+
     def _start_webhook(self, bot: BotState) -> None:
         if self._session is None:
-            self._session = aiohttp.ClientSession()
+            # Many parallel posts to a few workers: no per-host connection cap below max_connections.
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
         delivery = self._webhooks.get(bot.token)
         if delivery is None:
             delivery = self._webhooks[bot.token] = WebhookDelivery(
                 bot, self._session, self.world.now, self._execute_webhook_reply,
-                retry_delay=self.webhook_retry_delay)
+                retry_delay=self.webhook_retry_delay, timeout=self.webhook_timeout,
+                targets=getattr(self, "_webhook_targets", {}).get(bot.token))
         delivery.start()
 
     async def _stop_webhook(self, bot: BotState) -> None:

@@ -3,8 +3,14 @@
 Why: production runs the bot behind a webhook; the emulator must deliver updates the same way —
 JSON body, ``X-Telegram-Bot-Api-Secret-Token`` header when a secret was set, up to
 ``max_connections`` requests in parallel, failed deliveries retried (with back-off) and reported in
-getWebhookInfo's ``last_error_*``.  An update is confirmed only by a 2xx answer.  Like Telegram, a
-2xx answer whose JSON body names a ``method`` is executed as an API call.
+getWebhookInfo's ``last_error_*``.  An update is confirmed only by a 2xx answer: one that got no answer
+within ``timeout`` (a worker killed mid-update, a hung handler) or an error is delivered again.  Like
+Telegram, a 2xx answer whose JSON body names a ``method`` is executed as an API call.
+
+Several bot processes: ``targets`` lists their URLs and the deliveries go round-robin over them, as the
+reverse proxy in front of them would spread Telegram's connections (a retry goes to the next one, as with
+nginx's ``proxy_next_upstream``). Deliveries run as a pipeline (a free connection takes the next update at
+once, no batch waits for its slowest post), one update per person at a time and in order.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -35,6 +42,7 @@ class WebhookDelivery:
         retry_delay: float = 0.1,
         max_retry_delay: float = 2.0,
         timeout: float = 10.0,
+        targets: list[str] | None = None,
     ) -> None:
         self.bot = bot
         self.session = session
@@ -43,8 +51,17 @@ class WebhookDelivery:
         self.retry_delay = retry_delay
         self.max_retry_delay = max_retry_delay
         self.timeout = timeout
+        self.targets: list[str] = list(targets or [])
+        self._next_target = 0
+        self._attempts: dict[int, int] = {}  # update id → posts so far (for back-off and the redelivery count)
+        self._not_before: dict[int, float] = {}
+        self._posted_to: dict[int, str] = {}  # update id → target of its latest post
+        self._failed_at: dict[int, str] = {}  # update id → target its latest post failed on
+        self._down_until: dict[str, float] = {}  # target → not used for new posts until then
+        self.target_down_seconds = 5.0
         self.delivered = 0
         self.failed = 0
+        self.redelivered = 0  # posts of an update that had been posted before without a 2xx
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -64,20 +81,75 @@ class WebhookDelivery:
             self._task = None
 
     async def _run(self) -> None:
-        delay = self.retry_delay
-        while not self._stopping:
-            hook = self.bot.webhook
-            if hook is None:
-                return
-            if not await self.bot.updates.wait(1.0):
+        in_flight: dict[int, asyncio.Task[bool]] = {}
+        try:
+            while not self._stopping:
+                hook = self.bot.webhook
+                if hook is None:
+                    return
+                self._fill(hook, in_flight)
+                if not in_flight:
+                    if not await self.bot.updates.wait(1.0) or self._stopping:
+                        continue
+                    await asyncio.sleep(0.005)  # pending but all waiting out their back-off
+                    continue
+                done, _ = await asyncio.wait(in_flight.values(), timeout=0.01, return_when=asyncio.FIRST_COMPLETED)
+                for uid in [uid for uid, task in in_flight.items() if task in done]:
+                    task = in_flight.pop(uid)
+                    if task.cancelled() or task.exception() is not None or not task.result():
+                        self._back_off(uid)
+                    else:
+                        for book in (self._attempts, self._not_before, self._posted_to, self._failed_at):
+                            book.pop(uid, None)
+        finally:
+            for task in in_flight.values():
+                task.cancel()
+
+    def _fill(self, hook: Any, in_flight: dict[int, asyncio.Task[bool]]) -> None:
+        """Start posts for the oldest pending update of each person not already waiting, up to the limit."""
+        limit = max(1, hook.max_connections)
+        if len(in_flight) >= limit:
+            return
+        now = time.monotonic()
+        seen: set[Any] = set()
+        for update in self.bot.updates.peek(self.bot.updates.pending):
+            person = _person_of(update)
+            first_of_person = person not in seen
+            seen.add(person)
+            uid = update["update_id"]
+            if not first_of_person or uid in in_flight or self._not_before.get(uid, 0) > now:
                 continue
-            batch = self.bot.updates.peek(max(1, hook.max_connections))
-            results = await asyncio.gather(*(self._post(hook.url, hook.secret_token, u) for u in batch))
-            if all(results):
-                delay = self.retry_delay
-            else:
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.max_retry_delay)
+            attempts = self._attempts.get(uid, 0)
+            if attempts:
+                self.redelivered += 1
+            self._attempts[uid] = attempts + 1
+            url = self._target(hook, avoid=self._failed_at.get(uid))
+            self._posted_to[uid] = url
+            in_flight[uid] = asyncio.ensure_future(self._post(url, hook.secret_token, update))
+            if len(in_flight) >= limit:
+                return
+
+    def _target(self, hook: Any, avoid: str | None = None) -> str:
+        """Round-robin over the targets, skipping one that failed lately (nginx's max_fails/fail_timeout) and
+        the one this update just failed on (proxy_next_upstream); the plain URL with one target."""
+        if not self.targets:
+            return hook.url
+        now = time.monotonic()
+        for _ in range(len(self.targets)):
+            url = self.targets[self._next_target % len(self.targets)]
+            self._next_target += 1
+            if url != avoid and self._down_until.get(url, 0) <= now:
+                return url
+        return self.targets[self._next_target % len(self.targets)]
+
+    def _back_off(self, uid: int) -> None:
+        url = self._posted_to.get(uid)
+        if url is not None:
+            self._failed_at[uid] = url
+            if len(self.targets) > 1:
+                self._down_until[url] = time.monotonic() + self.target_down_seconds
+        delay = min(self.retry_delay * 2 ** (self._attempts.get(uid, 1) - 1), self.max_retry_delay)
+        self._not_before[uid] = time.monotonic() + delay
 
     async def _post(self, url: str, secret: str | None, update: dict[str, Any]) -> bool:
         headers = {"Content-Type": "application/json"}
@@ -120,3 +192,13 @@ class WebhookDelivery:
         if self.bot.webhook:
             self.bot.webhook.last_error_date = self.now()
             self.bot.webhook.last_error_message = message
+
+
+def _person_of(update: dict[str, Any]) -> Any:
+    """Who an update comes from (their updates are delivered one at a time, in order)."""
+    for value in update.values():
+        if isinstance(value, dict):
+            sender = value.get("from") or value.get("chat") or {}
+            if isinstance(sender, dict) and "id" in sender:
+                return sender["id"]
+    return ("update", update.get("update_id"))

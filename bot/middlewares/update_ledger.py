@@ -3,7 +3,8 @@
 Telegram redelivers an update that got no 200: a webhook worker killed mid-update, a proxy time-out, a
 restart in polling mode before the offset moved on. If the first delivery had committed (a check-in stored)
 but died before answering, the second would store it again. So the transaction of an update that changed
-anything also writes its ``update_id`` into ``processed_updates`` (same commit, all or nothing), and:
+anything also writes its ``update_id`` into ``processed_updates`` (with its first change, so in the same
+commit, also when a handler commits early itself), and:
 
 - a delivery of an update already recorded is skipped whole (logged, answered 200, nothing handled);
 - two deliveries handled at once (the first still running when the proxy gave up on it) race on the primary
@@ -34,6 +35,8 @@ from services.clock import Clock
 log = logging.getLogger("uep.updates")
 
 _WROTE = "uep_update_wrote"
+_PENDING = "uep_update_pending"  # (update id, time) to record with the update's first change
+_RECORDED = "uep_update_recorded"
 KEEP = timedelta(days=7)
 
 
@@ -54,9 +57,17 @@ def watch_writes(session_factory: async_sessionmaker[AsyncSession]) -> None:
         if state.is_update or state.is_delete or state.is_insert:
             state.session.info[_WROTE] = True
 
+    def before_flush(session: Session, _flush: Any, _instances: Any) -> None:
+        # The update's id goes with its first change, so it also commits with a handler's own early commit.
+        pending = session.info.pop(_PENDING, None)
+        if pending is not None and (session.new or session.dirty or session.deleted):
+            session.add(ProcessedUpdate(update_id=pending[0], handled_at=pending[1]))
+            session.info[_RECORDED] = True
+
     def after_end(session: Session, *_args: Any) -> None:
         session.info.pop(_WROTE, None)
 
+    event.listen(cls, "before_flush", before_flush)
     event.listen(cls, "after_flush", after_flush)
     event.listen(cls, "do_orm_execute", do_orm_execute)
     event.listen(cls, "after_commit", after_end)
@@ -82,15 +93,23 @@ class UpdateLedgerMiddleware(BaseMiddleware):
         if await session.get(ProcessedUpdate, event.update_id) is not None:
             log.info("update %s was handled before (a redelivery): skipped", event.update_id)
             return None
-        result = await handler(event, data)
-        if session.info.get(_WROTE) or session.new or session.dirty or session.deleted:
-            session.add(ProcessedUpdate(update_id=event.update_id, handled_at=self.clock.now()))
-            try:
-                await session.flush()
-            except IntegrityError:
-                log.info("update %s was handled at the same time by another delivery: this one rolled back",
-                         event.update_id)
-                raise DuplicateUpdate(event.update_id) from None
+        session.info[_PENDING] = (event.update_id, self.clock.now())
+        try:
+            result = await handler(event, data)
+            if not session.info.get(_RECORDED) and session.info.get(_WROTE):
+                # Changes made only by bulk statements (no flush of objects): record the id now.
+                session.info.pop(_PENDING, None)
+                session.add(ProcessedUpdate(update_id=event.update_id, handled_at=self.clock.now()))
+            await session.flush()
+        except IntegrityError as exc:
+            if "processed_updates" not in str(exc.statement):
+                raise
+            log.info("update %s was handled at the same time by another delivery: this one rolled back",
+                     event.update_id)
+            raise DuplicateUpdate(event.update_id) from None
+        finally:
+            session.info.pop(_PENDING, None)
+            session.info.pop(_RECORDED, None)
         return result
 
 
