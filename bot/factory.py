@@ -17,8 +17,8 @@ from bot.inline_filters import inline_magic_filters
 from bot.layout import FitKeyboardsMiddleware
 from bot.middlewares import DbSessionMiddleware, IdentityMiddleware, ThrottlingMiddleware
 from bot.middlewares.metrics import MessageMetricsMiddleware, UpdateMetricsMiddleware
-from bot.speaking import CommitBeforeSpeaking
 from bot.middlewares.update_ledger import UpdateLedgerMiddleware, watch_writes
+from bot.speaking import CommitBeforeSpeaking
 from bot.telegram_session import PinnedAiohttpSession
 from db.account_cache import AccountCache
 from db.account_cache_bus import AccountCacheBus, FlushCacheDrops
