@@ -30,12 +30,13 @@ def create_bot(ctx: AppContext, *, token: str | None = None) -> Bot:
     """A Bot talking to ``telegram.api_base`` (Telegram, or the sandbox's emulator), file downloads included."""
     api = TelegramAPIServer.from_base(ctx.settings.telegram.api_base)
     session = PinnedAiohttpSession(api=api)
-    session.middleware(MessageMetricsMiddleware())  # first: it sees what the others let through or raise
     session.middleware(CommitBeforeSpeaking())  # commit, then speak: see bot/speaking.py
     session.middleware(IgnoreExpiredCallbackAnswers())
     session.middleware(FitKeyboardsMiddleware())  # no inline label cut off on a 360-px phone
     # Every message counts against the pacer's budget; a 429 anywhere pauses all sending.
     session.middleware(PacerRequestMiddleware(ctx.pacer))
+    # Last, next to the network: every attempt and every 429 is counted, also those the pacer waits out.
+    session.middleware(MessageMetricsMiddleware())
     return Bot(
         token=token or ctx.settings.require_token(),
         session=session,
