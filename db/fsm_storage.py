@@ -64,8 +64,16 @@ class DatabaseStorage(BaseStorage):
         if cached is not _MISSING:
             self._cache.move_to_end(key)
             return cached  # type: ignore[return-value]
-        async with self.session_factory() as session:
-            row = (await session.execute(select(FsmRecord.state, FsmRecord.data).where(FsmRecord.key == key))).first()
+        query = select(FsmRecord.state, FsmRecord.data).where(FsmRecord.key == key)
+        ambient = current_session.get()
+        if ambient is not None:
+            # Through the update's session: it sees the update's own uncommitted writes (with no cache, or
+            # cache_size=0 for several processes, a fresh session would read the state from before them).
+            with ambient.no_autoflush:
+                row = (await ambient.execute(query)).first()
+        else:
+            async with self.session_factory() as session:
+                row = (await session.execute(query)).first()
         value = (row.state, dict(row.data or {})) if row else (None, {})
         self._remember(key, value)
         return value
