@@ -20,6 +20,8 @@ from services.i18n_labels import (
     case_state_label,
     urgency_label,
 )
+from services.privacy.requests import kind_label as privacy_kind_label
+from services.privacy.requests import state_label as privacy_state_label
 
 
 def _locale() -> str:
@@ -66,7 +68,7 @@ def install(env: jinja2.Environment, settings: Settings) -> None:
         wita=wita, day=day, kind=case_kind_label, state=case_state_label, urgency=urgency_label,
         business=business, business_status=business_status_label, action=action_label, rupiah=rupiah,
         late=late, onboarding=onboarding_label, consent=consent_label, broadcast_status=broadcast_status_label,
-        hours=hours, share=share,
+        hours=hours, share=share, privacy_kind=privacy_kind_label, privacy_state=privacy_state_label,
     )
     env.globals["query"] = _query
 

@@ -6,7 +6,7 @@ from aiohttp import web
 
 
 def register(app: web.Application) -> None:
-    from web.pages import account, broadcasts, cases, locations, media, people, photos, reports, sign_in
+    from web.pages import account, broadcasts, cases, locations, media, people, photos, privacy, reports, sign_in
 
-    for module in (sign_in, account, cases, people, media, photos, locations, broadcasts, reports):
+    for module in (sign_in, account, cases, people, media, photos, locations, broadcasts, reports, privacy):
         app.router.add_routes(module.routes)

@@ -374,3 +374,26 @@ def _html(text: str | None) -> str:
     import html
 
     return html.escape(text or "")
+
+
+async def list_requests(session: AsyncSession, *, open_only: bool = True,
+                        limit: int = 200) -> list[tuple[PrivacyRequest, Recipient | None]]:
+    """Requests with their person, the nearest deadline first (the CLI's list and the web desk's)."""
+    query = select(PrivacyRequest, Recipient).outerjoin(Recipient, Recipient.id == PrivacyRequest.recipient_id)
+    if open_only:
+        query = query.where(PrivacyRequest.state == State.OPEN)
+    rows = await session.execute(query.order_by(PrivacyRequest.due_at, PrivacyRequest.id).limit(limit))
+    return [(r, person) for r, person in rows.all()]
+
+
+async def view_request(
+    session: AsyncSession, clock: Clock, request_id: int, *, actor: str, actor_account_id: int | None = None
+) -> tuple[PrivacyRequest, Recipient | None] | None:
+    """One request whole, for Dinas Sosial; the view is audited (it shows what the person wrote)."""
+    request = await session.get(PrivacyRequest, request_id)
+    if request is None:
+        return None
+    person = await session.get(Recipient, request.recipient_id) if request.recipient_id else None
+    audit(session, clock, actor=actor, actor_account_id=actor_account_id, action="privacy.request.view",
+          target=f"recipient:{request.recipient_id}", details={"request_id": request.id})
+    return request, person
