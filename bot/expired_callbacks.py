@@ -14,7 +14,7 @@ from typing import Any
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.methods import AnswerCallbackQuery, TelegramMethod
+from aiogram.methods import AnswerCallbackQuery, EditMessageReplyMarkup, EditMessageText, TelegramMethod
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,12 @@ class IgnoreExpiredCallbackAnswers(BaseRequestMiddleware):
         try:
             return await make_request(bot, method)
         except TelegramBadRequest as exc:
+            edit = isinstance(method, EditMessageText | EditMessageReplyMarkup)
+            if edit and "message is not modified" in exc.message:
+                # An update handled again (redelivered after a worker died before its commit): the edit was
+                # made the first time. The message shows what it should; carry on.
+                log.info("an edit found the message already as it should be; carrying on")
+                return True
             if not isinstance(method, AnswerCallbackQuery) or "query is too old" not in exc.message:
                 raise
             log.info("a callback query expired before it was answered; carrying on without the answer")
