@@ -67,17 +67,12 @@ def requests_list(
     """List requests: number, kind, state, deadline (🚩 late), kecamatan. Then answer, apply or refuse one."""
     if typer_ctx.invoked_subcommand is not None:
         return
-    from sqlalchemy import select
-
     from db.enums import PrivacyRequestState
-    from db.models import PrivacyRequest, Recipient
+    from services.privacy.requests import list_requests
 
     async def _do(ctx: AppContext) -> list[str]:
         async with ctx.session_factory() as session:
-            query = select(PrivacyRequest, Recipient).outerjoin(Recipient, Recipient.id == PrivacyRequest.recipient_id)
-            if not all_:
-                query = query.where(PrivacyRequest.state == PrivacyRequestState.OPEN)
-            rows = (await session.execute(query.order_by(PrivacyRequest.due_at, PrivacyRequest.id))).all()
+            rows = await list_requests(session, open_only=not all_, limit=10_000)
             now = ctx.clock.now()
             lines = []
             for r, person in rows:
@@ -94,18 +89,15 @@ def requests_list(
 @requests_app.command("show")
 def requests_show(request_id: int, actor: _ActorOpt) -> None:
     """One request whole: who asked (name, kecamatan), what they wrote, the answer. Audited (a view)."""
-    from db.models import PrivacyRequest, Recipient
-    from services.audit import audit
+    from services.privacy.requests import view_request
 
     async def _do(ctx: AppContext) -> str:
         async with ctx.session_factory.begin() as session:
             staff = await _staff(session, actor)
-            r = await session.get(PrivacyRequest, request_id)
-            if r is None:
+            found = await view_request(session, ctx.clock, request_id, actor=_label(staff))
+            if found is None:
                 raise fail(f"no request #{request_id}")
-            person = await session.get(Recipient, r.recipient_id) if r.recipient_id else None
-            audit(session, ctx.clock, actor=_label(staff), action="privacy.request.view",
-                  target=f"recipient:{r.recipient_id}", details={"request_id": r.id})
+            r, person = found
             return "\n".join([
                 f"request #{r.id}: {r.kind}, {r.state}; asked {_when(r.created_at, ctx)}, due {_when(r.due_at, ctx)}",
                 f"recipient {r.recipient_id}: {person.name if person else '-'}, "
