@@ -43,7 +43,7 @@ async def test_state_lives_in_redis_and_survives_a_restart(redis_ctx: AppContext
         await run.restart_bot()
         assert await run.app.dp.storage.get_state(key) == "SomeFlow:waiting"
         await person.send("hello")
-        await person.wait_for("Jawab pertanyaan di atas")
+        await person.wait_for("Jawab dengan tombol")  # the fallback for a state it does not know
         await person.command("batal")
         await person.wait_for("Dibatalkan")
         assert await run.app.dp.storage.get_state(key) is None
