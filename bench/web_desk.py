@@ -35,12 +35,12 @@ from aiohttp import web  # noqa: E402
 from aiohttp.test_utils import TestServer  # noqa: E402
 from sqlalchemy import func, insert, select, text  # noqa: E402
 
+from bench.case_queue import _reset  # noqa: E402  (a fresh, migrated database)
 from bot.config import load_settings  # noqa: E402
 from bot.context import AppContext  # noqa: E402
 from db.enums import StaffRole  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.models import Case, FieldWorker, Recipient, Staff, TelegramAccount  # noqa: E402
-from db.session import create_engine  # noqa: E402
 from services.clock import FrozenClock  # noqa: E402
 from services.crypto import NikCipher, generate_data_key  # noqa: E402
 from services.desk.auth import issue_link, redeem_link  # noqa: E402
@@ -50,16 +50,6 @@ NOW = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
 KINDS = ("capital", "materials", "equipment", "no_buyers", "health_family", "permit_place", "disaster", "other")
 OPEN = ("new", "taken", "visit_planned", "with_dissos", "reopened")
 TARGET_MS = 300.0
-
-
-async def _reset(url: str) -> None:
-    if url.startswith("postgresql"):
-        engine = create_engine(url)
-        async with engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
-        await engine.dispose()
-    await asyncio.to_thread(upgrade, url)
 
 
 async def _top_up_open_cases(ctx: AppContext, want: int, rng: random.Random) -> int:
