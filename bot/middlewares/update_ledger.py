@@ -6,7 +6,10 @@ but died before answering, the second would store it again. So the transaction o
 anything also writes its ``update_id`` into ``processed_updates`` (with its first change, so in the same
 commit, also when a handler commits early itself), and:
 
-- a delivery of an update already recorded is skipped whole (logged, answered 200, nothing handled);
+- a delivery of an update already recorded is skipped whole (logged, answered 200, nothing handled), except
+  that the person is asked their current step's question again: the first delivery commits before its first
+  request to Telegram (commit, then speak), so a worker killed after that commit may have sent only part of
+  its answer, and a person left without the next question would be stuck;
 - two deliveries handled at once (the first still running when the proxy gave up on it) race on the primary
   key: the second's insert waits for the first's commit and fails, its transaction is rolled back
   (``DuplicateUpdate``, logged, not an error for the person).
@@ -92,6 +95,7 @@ class UpdateLedgerMiddleware(BaseMiddleware):
         session: AsyncSession = data["session"]
         if await session.get(ProcessedUpdate, event.update_id) is not None:
             log.info("update %s was handled before (a redelivery): skipped", event.update_id)
+            await _ask_again(event, data)
             return None
         session.info[_PENDING] = (event.update_id, self.clock.now())
         try:
@@ -111,6 +115,20 @@ class UpdateLedgerMiddleware(BaseMiddleware):
             session.info.pop(_PENDING, None)
             session.info.pop(_RECORDED, None)
         return result
+
+
+async def _ask_again(update: Update, data: dict[str, Any]) -> None:
+    """The person's current question once more (nothing is stored; the answer they gave is kept)."""
+    state = data.get("state")
+    message = update.message or (update.callback_query.message if update.callback_query else None)
+    if state is None or message is None or not hasattr(message, "answer"):
+        return
+    from conversations.questions import ask_again
+
+    try:
+        await ask_again(message, state, {**data, "state": state})  # type: ignore[arg-type]
+    except Exception:  # noqa: BLE001 (a best effort: the person can always press again)
+        log.warning("update %s: the question could not be asked again", update.update_id, exc_info=True)
 
 
 async def prune(session: AsyncSession, now: Any) -> int:
