@@ -115,7 +115,7 @@ def _cancel_row() -> list[InlineKeyboardButton]:
 @router.callback_query(FailedListCb.filter(), ~RoleFilter(*STAFF_ROLES))
 async def refuse_non_staff(query: CallbackQuery) -> None:
     """A composer or report button pressed by someone who is not (or no longer) Dissos staff."""
-    await query.answer(_("Sorry, only Dissos staff can send announcements."), show_alert=True)
+    await query.answer(_("Sorry, only Dinas Sosial staff can send announcements."), show_alert=True)
 
 
 @router.message(Command("siaran"))

@@ -39,7 +39,7 @@ from services.outgoing.priority import Priority
 router = Router(name="worker_onboarding")
 
 BTN_SHARE_PHONE = N_("📱 Send my phone number")
-STAFF_ROLE_LABELS = {StaffRole.ADMIN: N_("Dissos admin"), StaffRole.CASEWORKER: N_("Dissos caseworker")}
+STAFF_ROLE_LABELS = {StaffRole.ADMIN: N_("Dinas Sosial admin"), StaffRole.CASEWORKER: N_("Dinas Sosial caseworker")}
 
 
 class WorkerJoin(StatesGroup):

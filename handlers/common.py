@@ -42,7 +42,7 @@ def help_text(role: Role) -> str:
         )
     if role.is_staff:
         text = _(
-            "For Dissos staff:\n"
+            "For Dinas Sosial staff:\n"
             "/antrian: the case queue.\n"
             "/siaran: send an announcement.\n"
             "/laporan: survival of businesses and program figures.\n"

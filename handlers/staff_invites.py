@@ -51,8 +51,8 @@ async def undang(message: Message, state: FSMContext) -> None:
     await message.answer(
         _("Whom do you want to invite?"),
         reply_markup=InlineKeyboardMarkup(inline_keyboard=[
-            [InlineKeyboardButton(text=_("👤 Dissos admin"), callback_data=UndangCb(who="admin").pack()),
-             InlineKeyboardButton(text=_("👤 Dissos caseworker"), callback_data=UndangCb(who="caseworker").pack())],
+            [InlineKeyboardButton(text=_("👤 Dinas Sosial admin"), callback_data=UndangCb(who="admin").pack()),
+             InlineKeyboardButton(text=_("👤 Dinas Sosial caseworker"), callback_data=UndangCb(who="caseworker").pack())],
             [InlineKeyboardButton(text=_("🧑‍🤝‍🧑 TKSK or PSM (by NIK)"), callback_data=UndangCb(who="worker").pack())],
         ]),
     )
@@ -90,7 +90,7 @@ async def staff_name(
         session, settings=settings, clock=clock, kind=InvitationKind.STAFF, staff_role=role, staff_name=name,
         created_by_account_id=account.id, actor=f"account:{account.id}",
     )
-    label = _("Dissos admin") if role is StaffRole.ADMIN else _("Dissos caseworker")
+    label = _("Dinas Sosial admin") if role is StaffRole.ADMIN else _("Dinas Sosial caseworker")
     await send_invitation(message, bot, new, who=f"{html.escape(name)} ({label})", settings=settings)
 
 

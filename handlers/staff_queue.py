@@ -37,7 +37,7 @@ router.message.filter(RoleFilter(*STAFF_ROLES))
 def _title(role: Role, account: TelegramAccount | None) -> str:
     if role is Role.TKSK and account is not None and account.worker is not None:
         return _("Open cases in {kecamatan}").format(kecamatan=account.worker.kecamatan.name)
-    return _("Dissos case queue")
+    return _("Dinas Sosial case queue")
 
 
 @router.message(Command("antrian"))

@@ -24,7 +24,7 @@ breach_app = typer.Typer(help="Personal-data breaches: record, notify the people
                          no_args_is_help=True)
 privacy_app.add_typer(breach_app, name="breach")
 
-_ActorOpt = Annotated[str, typer.Option("--actor", help="Your name as an active Dissos staff member (audited).")]
+_ActorOpt = Annotated[str, typer.Option("--actor", help="Your name as an active Dinas Sosial staff member (audited).")]
 
 
 async def _staff(session, name: str):  # type: ignore[no-untyped-def]

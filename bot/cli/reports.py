@@ -74,7 +74,7 @@ def report(
 
 
 export_app = typer.Typer(
-    help="Export data for Dissos staff (NIKs masked unless --full-nik).", no_args_is_help=True
+    help="Export data for Dinas Sosial staff (NIKs masked unless --full-nik).", no_args_is_help=True
 )
 app.add_typer(export_app, name="export")
 

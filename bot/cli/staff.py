@@ -10,7 +10,7 @@ import typer
 from bot.cli.app import app, run_async
 from bot.context import AppContext
 
-staff_app = typer.Typer(help="Dissos staff accounts.", no_args_is_help=True)
+staff_app = typer.Typer(help="Dinas Sosial staff accounts.", no_args_is_help=True)
 app.add_typer(staff_app, name="staff")
 
 

@@ -69,7 +69,7 @@ async def alert_new_case(
     if tksk_reached:
         assert account is not None
         with messenger.speaking_to(account):
-            header = _("🔔 New problem reported in your kecamatan. Please take it or pass it to Dissos.")
+            header = _("🔔 New problem reported in your kecamatan. Please take it or pass it to Dinas Sosial.")
         await queue_card(session, messenger, account, case, now=now, settings=settings, header=header, what="new",
                          event_id=0, with_media=True, extra_photos=photo_file_ids, to_tksk=True)
     dissos = case.urgency == Urgency.HIGH or not tksk_reached

@@ -106,7 +106,7 @@ async def card_context(session: AsyncSession, case: Case, *, last_events: int = 
         owner_worker = f"{w.name} (TKSK)" if w else None
     if case.owner_staff_id is not None:
         s = await session.get(Staff, case.owner_staff_id)
-        owner_staff = f"{s.name} (Dissos)" if s else None
+        owner_staff = f"{s.name} (Dinas Sosial)" if s else None
     photo_ids = list(await session.scalars(select(Photo.file_id).where(Photo.case_id == case.id).order_by(Photo.id)))
     events: list[CaseEvent] = []
     if last_events:
@@ -268,7 +268,7 @@ def _alert_header(what: str, case: Case, settings: Settings) -> str:
     from services.cases.views import local
 
     if what == "escalated":
-        return _("⏫ Not taken within the deadline: this case is now in the Dissos queue.")
+        return _("⏫ Not taken within the deadline: this case is now in the Dinas Sosial queue.")
     if what == "remind":
         deadline = local(case.resolve_due_at, settings) if case.resolve_due_at else "-"
         return _("⏰ Reminder: this case must be resolved by {deadline}.").format(deadline=deadline)

@@ -88,12 +88,12 @@ async def test_admin_invites_staff_and_only_admins_may(sandbox: SandboxRun) -> N
     await admin.wait_for("nama lengkap")
     await admin.send("Dewi   Lestari")
     invite = await admin.wait_for(lambda m: m.kind == "photo")
-    assert "Dewi Lestari (Petugas kasus Dinas Sosial)" in invite.caption
+    assert "Dewi Lestari (petugas kasus Dinas Sosial)" in invite.caption
     link = LINK_RE.search(invite.caption).group(0)  # type: ignore[union-attr]
     dewi = sandbox.person(720012, "Dewi")
     await dewi.command("start", link.rsplit("=", 1)[1])
-    await dewi.wait_for("Selamat datang, Dewi Lestari! Anda sekarang terdaftar sebagai Petugas kasus Dinas Sosial")
-    await admin.wait_for("Dewi Lestari (Petugas kasus Dinas Sosial) sudah membuka undangan Anda")
+    await dewi.wait_for("Selamat datang, Dewi Lestari! Anda sekarang terdaftar sebagai petugas kasus Dinas Sosial")
+    await admin.wait_for("Dewi Lestari (petugas kasus Dinas Sosial) sudah membuka undangan Anda")
     await sandbox.settle()
     account = await account_of(sandbox, 720012)
     async with sandbox.ctx.session_factory() as s:
