@@ -52,7 +52,8 @@ async def undang(message: Message, state: FSMContext) -> None:
         _("Whom do you want to invite?"),
         reply_markup=InlineKeyboardMarkup(inline_keyboard=[
             [InlineKeyboardButton(text=_("👤 Dinas Sosial admin"), callback_data=UndangCb(who="admin").pack()),
-             InlineKeyboardButton(text=_("👤 Dinas Sosial caseworker"), callback_data=UndangCb(who="caseworker").pack())],
+             InlineKeyboardButton(text=_("👤 Dinas Sosial caseworker"),
+                                  callback_data=UndangCb(who="caseworker").pack())],
             [InlineKeyboardButton(text=_("🧑‍🤝‍🧑 TKSK or PSM (by NIK)"), callback_data=UndangCb(who="worker").pack())],
         ]),
     )
