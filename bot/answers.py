@@ -1,45 +1,16 @@
-"""What people type instead of pressing a button: "iya", "oke", "6", "6 hari".
-
-A patient TKSK sitting next to the recipient would take these as answers, so the bot does too: a typed yes at
-a yes/no step means yes, a typed number where buttons offer numbers counts like the button.
-"""
+"""The handler filter for a typed yes; the parser itself is :mod:`services.answers`."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from aiogram.types import Message
 
-YES_WORDS = frozenset({
-    "iya", "iyaa", "iyah", "ya", "yaa", "y", "setuju", "saya setuju", "oke", "okey", "okay", "ok", "siap",
-    "benar", "betul", "sudah", "yes", "agree",
-})
-_PUNCTUATION = re.compile(r"[\s!.,;:?👍🙏]+$")
+from services.answers import YES_WORDS, is_yes, typed_number
 
-
-def _normalised(text: str) -> str:
-    return _PUNCTUATION.sub("", " ".join(text.lower().split()))
-
-
-def is_yes(text: str | None) -> bool:
-    if not text or text.startswith("/"):
-        return False
-    word = _normalised(text)
-    return word in YES_WORDS or (word.split(" ", 1)[0] in YES_WORDS and len(word) <= 16)
-
-
-def typed_number(text: str | None, low: int, high: int) -> int | None:
-    """``6``, ``6 hari``, ``6 hari.``: the number when it is within [low, high], else None."""
-    if not text:
-        return None
-    m = re.fullmatch(r"\s*(\d{1,2})\s*(hari|days?)?\s*[.!]?\s*", text.lower())
-    if m is None:
-        return None
-    n = int(m.group(1))
-    return n if low <= n <= high else None
+__all__ = ["YES_WORDS", "is_yes", "typed_number", "typed_yes"]
 
 
 def typed_yes(message: Message, **_: Any) -> bool:
-    """Filter: the message is a typed yes."""
+    """Filter: the message is a typed yes ("iya", "ya", "setuju", "oke", "siap" …)."""
     return is_yes(message.text)

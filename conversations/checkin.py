@@ -27,11 +27,13 @@ stateDiagram-v2
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import logging
 from typing import Any
 
 from aiogram import Bot, F
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -47,7 +49,7 @@ from aiogram.types import (
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.answers import typed_number
+from bot.answers import typed_yes
 from bot.config import Settings
 from bot.context import AppContext
 from bot.filters import ButtonText, RoleFilter
@@ -58,6 +60,7 @@ from conversations.questions import asks
 from db.enums import BusinessStatus, OnboardingState, Role
 from db.models import TelegramAccount
 from handlers.keyboards import recipient_main_menu
+from services.answers import typed_number
 from services.checkins import (
     PAUSE_REASONS,
     REASON_LABELS,
@@ -451,7 +454,7 @@ async def _show_summary(message: Message, state: FSMContext, settings: Settings)
     data = await state.get_data()
     # The reply keyboard of the photo step is replaced by the main menu again.
     await message.answer(_summary(data, settings), reply_markup=recipient_main_menu())
-    await message.answer(
+    question = await message.answer(
         _("Send this report? If something is getting in the way of your business, choose 🆘 and we will help."),
         reply_markup=_kb([
             [(_("✅ Send"), CiCb(step="ok", value="send"))],
@@ -459,6 +462,8 @@ async def _show_summary(message: Message, state: FSMContext, settings: Settings)
             [(_("🔁 Start again"), CiCb(step="ok", value="again"))],
         ]),
     )
+    # A typed "iya" answers this question too: its buttons are then taken away (typed_send).
+    await state.update_data(confirm_message_id=question.message_id)
 
 
 @router.callback_query(Checkin.confirm, CiCb.filter(F.step == "ok"))
@@ -474,6 +479,28 @@ async def confirm(
         await _edit_done(query, _("Starting again."))
         await _ask_status(message, state)
         return
+    await _send_report(message, callback_data.value, state, session, settings, account, messenger, ctx, bot,
+                       query=query, **handler_data)
+
+
+@router.message(Checkin.confirm, F.text, typed_yes)
+async def typed_send(
+    message: Message, state: FSMContext, session: AsyncSession, settings: Settings,
+    account: TelegramAccount | None, messenger: Messenger, ctx: AppContext, bot: Bot, **handler_data: Any,
+) -> None:
+    """ "iya", "ya", "oke", "siap" at "Send this report?" mean ✅ Send."""
+    if not _active(account):
+        await message.answer(_("Please finish joining the program first: send /start."))
+        return
+    await _send_report(message, "send", state, session, settings, account, messenger, ctx, bot, query=None,
+                       **handler_data)
+
+
+async def _send_report(
+    message: Message, value: str, state: FSMContext, session: AsyncSession, settings: Settings,
+    account: TelegramAccount | None, messenger: Messenger, ctx: AppContext, bot: Bot, *,
+    query: CallbackQuery | None, **handler_data: Any,
+) -> None:
     data = await state.get_data()
     answers = CheckinAnswers(
         status=BusinessStatus(data["status"]), days_open=data.get("days_open"), sales_bracket=data.get("sales_bracket"),
@@ -492,7 +519,12 @@ async def confirm(
         told = await alert_new_case(messenger, session, result.stopped_case, settings=settings)
     # Commit, then speak: the check-in, the cleared state and any alert are committed together by the first
     # request below, so a second press of "Kirim" finds the conversation done and stores nothing twice.
-    await _edit_done(query, _("✅ Report sent."))
+    if query is not None:
+        await _edit_done(query, _("✅ Report sent."))
+    elif data.get("confirm_message_id"):
+        with contextlib.suppress(TelegramBadRequest):
+            await bot.edit_message_text(_("✅ Report sent."), chat_id=message.chat.id,
+                                        message_id=int(data["confirm_message_id"]))
     thanks = _("Thank you! Your report is saved.")
     if result.checkin.is_extra:
         thanks += " " + _("You had already reported for this period, so this one is kept as an extra report.")
@@ -506,7 +538,7 @@ async def confirm(
     await message.answer(thanks, reply_markup=recipient_main_menu())
     if result.photo_ids:
         _download_soon(bot, ctx, result.photo_ids)  # the rows were committed before the replies above
-    if callback_data.value == "problem":
+    if value == "problem":
         from conversations.obstacle import begin_obstacle_report
 
         await begin_obstacle_report(message, state, source_checkin_id=result.checkin.id, account=account,

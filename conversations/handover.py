@@ -39,6 +39,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.answers import typed_yes
 from bot.config import Settings
 from bot.context import AppContext
 from bot.filters import RoleFilter
@@ -253,26 +254,58 @@ async def record(query: CallbackQuery, callback_data: SeCb, session: AsyncSessio
     if worker is None or data.get("recipient_id") != callback_data.id or not isinstance(query.message, Message):
         await query.answer(_(REFUSALS["stale"]), show_alert=True)
         return
+    await _record(query.message, data, session, account, state, ctx, settings, bot, query=query)
+
+
+@router.message(Serah.confirm, F.text, typed_yes)
+async def typed_record(message: Message, session: AsyncSession, account: TelegramAccount | None,
+                       state: FSMContext, ctx: AppContext, settings: Settings, bot: Bot) -> None:
+    """ "iya", "ya", "oke", "siap" at "Record the hand-over now?" mean ✅ Record."""
+    data: dict[str, Any] = await state.get_data()
+    if _worker(account) is None or not data.get("recipient_id"):
+        await message.answer(_(REFUSALS["stale"]))
+        return
+    await _record(message, data, session, account, state, ctx, settings, bot, query=None)
+
+
+async def _say(message: Message, query: CallbackQuery | None, text: str, *, done: bool = False) -> None:
+    """A refusal as the press's alert, or as a message when the answer was typed; ``done``: the result, in
+    place of the question's buttons when it was pressed."""
+    if query is None:
+        await message.answer(text)
+    elif done:
+        await query.answer()
+        await message.edit_text(text)
+    else:
+        await query.answer(text, show_alert=True)
+
+
+async def _record(message: Message, data: dict[str, Any], session: AsyncSession, account: TelegramAccount | None,
+                  state: FSMContext, ctx: AppContext, settings: Settings, bot: Bot, *,
+                  query: CallbackQuery | None) -> None:
+    worker = _worker(account)
+    assert worker is not None
     from services.aid.assessment import worker_actor
 
     assert account is not None
     photo = PhotoRef.from_dict(data["photo"]) if data.get("photo") else None
     try:
         handover = await record_handover(
-            session, ctx.clock, settings, worker, callback_data.id, ticked=set(data.get("ticked", [])), photo=photo,
-            latitude=data.get("latitude"), longitude=data.get("longitude"), actor=worker_actor(worker, account.id))
+            session, ctx.clock, settings, worker, int(data["recipient_id"]), ticked=set(data.get("ticked", [])),
+            photo=photo, latitude=data.get("latitude"), longitude=data.get("longitude"),
+            actor=worker_actor(worker, account.id))
         await session.commit()
     except HandoverRefused as exc:
-        await query.answer(_refusal(exc), show_alert=True)
+        await _say(message, query, _refusal(exc))
         return
     except IntegrityError:  # the same package recorded at the same moment from another phone
         await session.rollback()
-        await query.answer(_refusal(HandoverRefused("already_handed_over", number="-")), show_alert=True)
+        await _say(message, query, _refusal(HandoverRefused("already_handed_over", number="-")))
         return
     await state.clear()
-    await query.answer()
-    await query.message.edit_text(_("✅ Hand-over recorded. BAST number: {number}. The recipient is asked to "
-                                    "confirm receipt in their own chat.").format(number=html.escape(handover.number)))
+    await _say(message, query, _("✅ Hand-over recorded. BAST number: {number}. The recipient is asked to "
+                                 "confirm receipt in their own chat.").format(number=html.escape(handover.number)),
+               done=True)
     from conversations.checkin import _download_soon
 
     _download_soon(bot, ctx, [handover.photo_id])

@@ -833,6 +833,14 @@ async def aid_answer(
             return
     await query.answer()
     await _drop_buttons(query)
+    await _aid_answered(query.message, session, recipient, package, settings, clock, messenger)
+
+
+async def _aid_answered(
+    target: Message, session: AsyncSession, recipient: Recipient, package: AidPackage, settings: Settings,
+    clock: Clock, messenger: Messenger,
+) -> None:
+    """Every item answered: a case for what is missing (the TKSK is told), then the photo question."""
     await session.flush()
     opened = await aid_rules.report_incomplete(session, recipient=recipient, package=package, settings=settings,
                                                clock=clock)
@@ -840,13 +848,39 @@ async def aid_answer(
         if opened.created:
             await alert_new_case(messenger, session, opened.case)
         missing = ", ".join(html.escape(item.name) for item in aid_rules.missing_items(package))
-        await query.message.answer(
+        await target.answer(
             _("Noted. Not received yet: {missing}. Your TKSK has been told and will follow it up.").format(
                 missing=missing)
         )
     else:
-        await query.message.answer(_("✅ Thank you, all items received."))
-    await ask_photo(query.message)
+        await target.answer(_("✅ Thank you, all items received."))
+    await ask_photo(target)
+
+
+@router.message(RecipientStep(OnboardingState.AID_RECEIPT), StateFilter(None), F.text, typed_yes)
+async def aid_typed_yes(
+    message: Message, account: TelegramAccount, session: AsyncSession, settings: Settings, clock: Clock,
+    messenger: Messenger,
+) -> None:
+    """ "iya", "sudah", "oke" at "Have you received all of it?" mean all received; at one item, that item."""
+    recipient = account.recipient
+    assert recipient is not None
+    package = await aid_rules.ensure_package(session, recipient, settings)
+    pending = aid_rules.next_unanswered(package)
+    if pending is None:  # the photo step: a yes is not a photo
+        await message.answer(_("Please answer with the buttons, or send the photo."))
+        await show_aid_step(message, session, recipient, settings)
+        return
+    if not any(item.received is not None for item in package.items):
+        aid_rules.confirm_all(package)
+    else:
+        aid_rules.answer_item(package, pending.id, True)
+        following = aid_rules.next_unanswered(package)
+        if following is not None:
+            text, markup = item_prompt(package, following.id)
+            await message.answer(text, reply_markup=markup)
+            return
+    await _aid_answered(message, session, recipient, package, settings, clock, messenger)
 
 
 @router.message(RecipientStep(OnboardingState.AID_RECEIPT), StateFilter(None), F.photo)

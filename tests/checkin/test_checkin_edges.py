@@ -53,7 +53,7 @@ async def test_unexpected_input_in_every_state_gets_a_pointer_back_to_the_questi
     await siti.wait_for("Foto diterima")
     await siti.press_reply("➡️ Lanjut tanpa lokasi")
     confirm = await siti.wait_for("Kirim laporan ini?")
-    await siti.send("ya kirim")
+    await siti.send("nanti dulu")  # not a yes ("iya" would send it: tests/fieldfit/test_typed_yes.py)
     await siti.wait_for("Kirim laporan ini?")
     assert await checkins(sandbox) == 0  # nothing is written before the confirmation
     await siti.press("✅ Kirim")
