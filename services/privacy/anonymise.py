@@ -44,6 +44,7 @@ from db.models import (
     TelegramAccount,
     Visit,
 )
+from services import voice as voice_cache
 from services.audit import audit
 from services.clock import Clock
 
@@ -89,6 +90,13 @@ async def anonymise(session: AsyncSession, clock: Clock, settings: Settings, rec
         Case.recipient_id == rid, Case.voice_file_id.is_not(None)))) or 0
     voice += (await session.scalar(select(func.count()).select_from(PrivacyRequest).where(
         PrivacyRequest.recipient_id == rid, PrivacyRequest.voice_file_id.is_not(None)))) or 0
+    # Voice notes the web desk fetched for playing are kept on disk (services/voice.py): they go too.
+    voice_ids = [*await session.scalars(select(Checkin.voice_file_id).where(
+        Checkin.recipient_id == rid, Checkin.voice_file_id.is_not(None)))]
+    voice_ids += [*await session.scalars(select(Case.voice_file_id).where(
+        Case.recipient_id == rid, Case.voice_file_id.is_not(None)))]
+    voice_ids += [*await session.scalars(select(PrivacyRequest.voice_file_id).where(
+        PrivacyRequest.recipient_id == rid, PrivacyRequest.voice_file_id.is_not(None)))]
     quiet = {"synchronize_session": False}
     await session.execute(update(Checkin).where(Checkin.recipient_id == rid).values(
         note=None, voice_file_id=None, latitude=None, longitude=None).execution_options(**quiet))
@@ -116,6 +124,7 @@ async def anonymise(session: AsyncSession, clock: Clock, settings: Settings, rec
         photo.next_attempt_at = None
     await session.flush()
     files = _delete_unshared_files(paths, settings, await _paths_still_used(session, paths))
+    files += voice_cache.forget(Path(settings.storage.media_dir), voice_ids)
     audit(session, clock, actor=actor, action="privacy.anonymised", target=f"recipient:{rid}",
           details={"reason": reason, "photos": len(photos), "files": files, "voice_notes": voice})
     await session.flush()

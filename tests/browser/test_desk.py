@@ -16,7 +16,7 @@ from playwright.async_api import Page, expect
 from sqlalchemy import select
 
 from db.enums import CaseKind, CaseState, PhotoStatus, Urgency
-from db.models import Case, Checkin, Kecamatan, Photo, Recipient
+from db.models import Case, Checkin, FieldWorker, Kecamatan, Photo, Recipient
 from sandbox.app import SandboxApp
 from sandbox.media import make_jpeg
 from services.cases.opening import open_case
@@ -186,3 +186,45 @@ async def test_caseworker_sends_a_broadcast_with_a_live_count(sandbox_app: Sandb
     await desk.reload()
     await expect(desk.locator("dl.facts")).to_contain_text("1 dari 1")
     await shots(desk, "broadcast-sent")
+
+
+async def test_a_voice_note_plays_on_the_case_page(sandbox_app: SandboxApp, browser, shots) -> None:
+    from sandbox.media import make_ogg_opus
+
+    recipient = await _a_palaran_recipient(sandbox_app)
+    voice = sandbox_app.emulator.world.files.add(  # type: ignore[union-attr]
+        make_ogg_opus(4, seed=4), "voice", "oga", mime_type="audio/ogg", duration=4)
+    async with sandbox_app.ctx.session_factory.begin() as s:  # type: ignore[union-attr]
+        r = await s.get(Recipient, recipient.id)
+        case = (await open_case(s, recipient=r, kind=CaseKind.EQUIPMENT, urgency=Urgency.NORMAL, description=None,
+                                voice_file_id=voice.file_id, settings=sandbox_app.ctx.settings,  # type: ignore[union-attr]
+                                clock=sandbox_app.ctx.clock)).case  # type: ignore[union-attr]
+    _chat, desk = await sign_in(browser, sandbox_app, "Dinas Sosial", "", CASEWORKER)
+    await desk.set_viewport_size({"width": 1366, "height": 768})
+    await desk.goto(desk.url.split("/cases")[0] + f"/cases/{case.id}")
+    audio = desk.locator("audio.voice")
+    await expect(audio).to_be_visible()
+    # Chromium fetched it through the desk (the bot's getFile + download) and read the OGG/Opus stream.
+    await desk.wait_for_function("() => document.querySelector('audio.voice').readyState >= 1", timeout=10_000)
+    duration = await audio.evaluate("a => a.duration")
+    assert 3.5 < duration < 4.5, duration
+    assert await audio.evaluate("a => a.error") is None
+    await shots(desk, "case-voice-note")
+    await desk.set_viewport_size({"width": 390, "height": 844})
+    await shots(desk, "case-voice-note-on-a-phone")
+
+    # Another kecamatan's TKSK, guessing the voice note's URL: refused, nothing fetched for them.
+    async with sandbox_app.ctx.session_factory() as s:  # type: ignore[union-attr]
+        outsider = (await s.scalars(
+            select(FieldWorker).join(Kecamatan).where(Kecamatan.name != "Palaran", FieldWorker.role == "tksk")
+            .order_by(FieldWorker.id).limit(1))).one()
+    tksk_chat = await open_page(browser, sandbox_app.url)
+    await pick_person(tksk_chat, "TKSK/PSM", outsider.name.split()[0].lower(), outsider.name)
+    tksk_link = await sign_in_link(tksk_chat)
+    tksk_desk = await browser.new_page()
+    await tksk_desk.goto(tksk_link)
+    await tksk_desk.get_by_role("button", name="Masuk").click()
+    await expect(tksk_desk.get_by_role("heading", name=re.compile("Kasus"))).to_be_visible()  # signed in as them
+    response = await tksk_desk.goto(tksk_link.split("/login/")[0] + f"/media/voice/case/{case.id}")
+    assert response is not None and response.status == 404
+    await expect(tksk_desk.get_by_role("alert")).to_contain_text("bukan untuk Anda")

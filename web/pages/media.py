@@ -1,14 +1,18 @@
-"""Stored photos, served only to those who may see the recipient or case they belong to."""
+"""Stored photos and voice notes, served only to those who may see the recipient or case they belong to."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from aiogram.utils.i18n import gettext as _
 from aiohttp import web
 
+from services import voice
+from services.desk.media import VOICE_OF, record_play, voice_for
 from services.desk.people import photo_for
+from web.app import messenger_of, render
 from web.forms import viewer_of
-from web.keys import CTX, DB
+from web.keys import CTX, DB, NOW
 
 routes = web.RouteTableDef()
 
@@ -21,6 +25,46 @@ async def photo(request: web.Request) -> web.StreamResponse:
     if path is None:
         raise web.HTTPNotFound()
     return web.FileResponse(path, headers={"Content-Type": "image/jpeg", "Cache-Control": "private, max-age=3600"})
+
+
+@routes.get("/media/voice/{of}/{row_id:\\d+}")
+async def voice_note(request: web.Request) -> web.StreamResponse:
+    """A voice note for the page's ``<audio>``: access checked like the page, fetched from Telegram through
+    the bot the first time (with no database transaction open), then served from the disk cache. The audit
+    entry is written once per play (the first byte range), not for every range the player asks for."""
+    viewer = viewer_of(request)
+    of = request.match_info["of"]
+    if of not in VOICE_OF:
+        raise web.HTTPNotFound()
+    session = request[DB]
+    ref = await voice_for(session, viewer, of, int(request.match_info["row_id"]))  # type: ignore[arg-type]
+    settings = request.app[CTX].settings
+    media_dir = Path(settings.storage.media_dir)
+    path = voice.cached(media_dir, ref.file_id)
+    if path is None:
+        messenger = messenger_of(request)
+        if messenger is None:
+            return render(request, "error.html", {"message": _("This voice note cannot be fetched now: the desk "
+                                                              "is not connected to the bot.")}, status=503)
+        await session.commit()  # the access check is done: no transaction stays open during the Telegram call
+        try:
+            path = await voice.fetch(messenger.bot, ref.file_id, media_dir=media_dir,
+                                     max_bytes=settings.storage.max_download_bytes)
+        except voice.VoiceUnavailable:
+            return render(request, "error.html", {"message": _("Telegram did not give this voice note. "
+                                                              "Try again later.")}, status=502)
+    if _first_range(request.headers.get("Range")):
+        record_play(session, viewer, ref, now=request[NOW])
+    # Not kept in the browser's cache: each play is checked and audited, and an office computer shared by
+    # staff of two kecamatan never hands one of them the other's recording.
+    return web.FileResponse(path, headers={"Content-Type": voice.CONTENT_TYPE, "Cache-Control": "no-store"})
+
+
+def _first_range(header: str | None) -> bool:
+    """A play starts with the whole file or ``bytes=0-``; later requests ask for ranges further on."""
+    if not header:
+        return True
+    return header.replace(" ", "").lower().startswith("bytes=0-")
 
 
 def _inside(media_dir: Path, path: Path) -> Path | None:
