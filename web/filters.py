@@ -11,7 +11,7 @@ from aiogram.utils.i18n import get_i18n, gettext
 from babel.dates import format_date, format_datetime
 
 from bot.config import Settings
-from services.cases.views import ACTION_LABELS, duration
+from services.cases.views import ACTION_LABELS, actor_label, duration
 from services.desk.labels import broadcast_status_label, consent_label, onboarding_label
 from services.i18n_labels import (
     business_status_label,
@@ -68,7 +68,7 @@ def install(env: jinja2.Environment, settings: Settings) -> None:
         wita=wita, day=day, kind=case_kind_label, state=case_state_label, urgency=urgency_label,
         business=business, business_status=business_status_label, action=action_label, rupiah=rupiah,
         late=late, onboarding=onboarding_label, consent=consent_label, broadcast_status=broadcast_status_label,
-        hours=hours, share=share, privacy_kind=privacy_kind_label, privacy_state=privacy_state_label,
+        hours=hours, share=share, actor=actor_label, privacy_kind=privacy_kind_label, privacy_state=privacy_state_label,
     )
     env.globals["query"] = _query
 

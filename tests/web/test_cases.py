@@ -135,3 +135,17 @@ async def test_assigning_many_cases_at_once(desk: Desk, people: People, world: W
     assert owners[first.id] == owners[second.id] == world.caseworker2.id
     assert owners[closed.id] is None
     await people.dewi.wait_for(first.number, timeout=10)
+
+
+async def test_who_did_what_is_shown_with_the_role_in_words_not_its_code(
+    desk: Desk, people: People, world: World, ctx: AppContext
+) -> None:
+    case = await _case(ctx, world.recipient)
+    client = await desk.signed_in(people.budi)
+    async with client:
+        async with client.get(f"/cases/{case.id}") as page:
+            html = await page.text()
+        async with client.post(f"/cases/{case.id}/claim", data={"csrf": csrf_of(html)}) as answer:
+            html = await answer.text()
+    assert "Budi (petugas Dinas Sosial)" in html  # the history line and the header
+    assert "(caseworker)" not in html
