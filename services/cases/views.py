@@ -185,6 +185,7 @@ ACTION_LABELS = {
     Action.REMIND: N_("reminded the owner of the resolve deadline"),
     Action.MARK_OVERDUE: N_("marked overdue"),
     Action.AUTO_CLOSE: N_("closed after the reopen window"),
+    "profile_corrected": N_("corrected the profile"),  # from the web desk (services/desk/cases.py)
 }
 
 

@@ -228,3 +228,30 @@ async def test_a_voice_note_plays_on_the_case_page(sandbox_app: SandboxApp, brow
     response = await tksk_desk.goto(tksk_link.split("/login/")[0] + f"/media/voice/case/{case.id}")
     assert response is not None and response.status == 404
     await expect(tksk_desk.get_by_role("alert")).to_contain_text("bukan untuk Anda")
+
+
+async def test_caseworker_corrects_a_profile_from_its_case(sandbox_app: SandboxApp, browser, shots) -> None:
+    recipient = await joined_earlier(sandbox_app, (await _a_palaran_recipient(sandbox_app)).name)
+    case = await a_case_for(sandbox_app, recipient, CaseKind.PROFILE_CORRECTION)
+    me = await open_page(browser, sandbox_app.url)  # her chat with the bot is open on her phone
+    await pick_person(me, "Penerima", recipient.name.lower(), recipient.name)
+    _chat, desk = await sign_in(browser, sandbox_app, "Dinas Sosial", "", CASEWORKER)
+    await desk.set_viewport_size({"width": 1366, "height": 768})
+    await desk.get_by_role("link", name=case.number).click()
+    form = desk.locator("form.correct")
+    await expect(form.get_by_label("Desa")).to_have_value(recipient.desa)
+    await form.get_by_label("Desa").fill("Bukuan")
+    await form.get_by_label("Cara penyelesaiannya").fill("Desa diperbaiki sesuai KTP")
+    await form.scroll_into_view_if_needed()
+    await shots(desk, "correction-form")
+    await desk.set_viewport_size({"width": 390, "height": 844})
+    await form.scroll_into_view_if_needed()
+    await shots(desk, "correction-form-on-a-phone")
+    await form.get_by_role("button", name="Simpan perbaikan dan selesaikan").click()
+    await expect(desk.get_by_role("status")).to_contain_text("Profil sudah diperbaiki")
+    await expect(desk.locator("ol.history")).to_contain_text("memperbaiki profil — desa")
+    await shots(desk, "corrected-and-resolved")
+    async with sandbox_app.ctx.session_factory() as s:  # type: ignore[union-attr]
+        assert (await s.get(Recipient, recipient.id)).desa == "Bukuan"
+    await wait_bot(me, case.number)
+    await shots(me, "recipient-told-of-the-correction")

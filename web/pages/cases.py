@@ -14,7 +14,9 @@ from services.cases.search import SORTS, CaseSearch, search_cases
 from services.cases.transitions import Action, CaseActionRefused
 from services.cases.views import refusal_text
 from services.desk.access import DeskUser
-from services.desk.cases import DESK_ACTIONS, act, assign_many, case_page, caseworkers
+from services.desk.cases import DESK_ACTIONS, act, assign_many, case_page, caseworkers, correct_and_resolve
+from services.importer.normalize import Invalid
+from services.profile import CORRECTABLE
 from web.app import messenger_of, render
 from web.forms import checked_form, int_arg, viewer_of
 from web.keys import CTX, DB, NOW
@@ -26,6 +28,7 @@ STATES = ("open", "overdue", *(s.value for s in CaseState), "all")
 NOTICES = {
     "done": N_("Done. The people concerned have been told."),
     "assigned": N_("Cases assigned."),
+    "corrected": N_("The profile is corrected and the case resolved. The recipient has been told."),
 }
 
 
@@ -106,6 +109,28 @@ async def case_detail(request: web.Request) -> web.Response:
         "page": page, "staff": await caseworkers(request[DB]) if Action.REASSIGN in page.actions else [],
         "notice": _(notice) if notice else None, "refusal": None,
     })
+
+
+@routes.post("/cases/{case_id:\\d+}/correct")
+async def case_correct(request: web.Request) -> web.StreamResponse:
+    """A "correct my data" case resolved by editing the profile (services.desk.cases.correct_and_resolve)."""
+    form = await checked_form(request)
+    viewer = viewer_of(request)
+    ctx = request.app[CTX]
+    case_id = int(request.match_info["case_id"])
+    typed = {f: str(form.get(f, ""))[:300] for f in CORRECTABLE}
+    try:
+        await correct_and_resolve(request[DB], messenger_of(request), viewer, case_id, typed,
+                                  note=str(form.get("note", ""))[:2000], now=request[NOW], settings=ctx.settings)
+    except (CaseActionRefused, Invalid) as exc:
+        await request[DB].rollback()
+        page = await case_page(request[DB], viewer, case_id)
+        refusal = refusal_text(exc, ctx.settings) if isinstance(exc, CaseActionRefused) else str(exc)
+        return render(request, "case.html", {
+            "page": page, "staff": await caseworkers(request[DB]) if Action.REASSIGN in page.actions else [],
+            "notice": None, "refusal": refusal,
+        }, status=409 if isinstance(exc, CaseActionRefused) else 422)
+    raise web.HTTPSeeOther(f"/cases/{case_id}?notice=corrected")
 
 
 @routes.post("/cases/{case_id:\\d+}/{action}")
