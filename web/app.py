@@ -113,7 +113,8 @@ def create_web_app(ctx: AppContext, *, i18n: CatalogI18n | None = None, messenge
     tiles = settings.web.map_tile_url
     tile_origin = "{0.scheme}://{0.netloc}".format(urlsplit(tiles)) if tiles else ""
     headers = security_headers(tile_origin, login_widget=bool(settings.web.public_url))
-    app = web.Application(middlewares=[headers, request_scope], client_max_size=2 * 1024**2)
+    # A broadcast's photo may be up to 10 MB: bodies up to 12 MB are read, so a larger photo gets a clear answer.
+    app = web.Application(middlewares=[headers, request_scope], client_max_size=12 * 1024**2)
     app[CTX] = ctx
     app[I18N] = i18n or CatalogI18n(default_locale=settings.i18n.default_locale)
     app[MESSENGER] = messenger

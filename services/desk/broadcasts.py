@@ -1,12 +1,14 @@
-"""Broadcasts at the desk: their history with delivery counts and who was not reached, composing one (text,
-audience with a live count, now or scheduled) and cancelling a scheduled one. The sending itself is the bot's
-delivery worker, exactly as for /siaran."""
+"""Broadcasts at the desk: their history with delivery counts and who was not reached, composing one (text or a
+photo with the text as its caption, an audience with a live count, now or scheduled) and cancelling a scheduled
+one. The sending itself is the bot's delivery worker, exactly as for /siaran."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -15,8 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.enums import DeliveryStatus
 from db.models import Broadcast, BroadcastDelivery
 from services.broadcast import deliveries as dl
+from services.broadcast import photo as broadcast_photo
 from services.broadcast.audience import Audience
-from services.broadcast.limits import MAX_AHEAD, TEXT_LIMIT
+from services.broadcast.limits import CAPTION_LIMIT, MAX_AHEAD, TEXT_LIMIT
+from services.broadcast.sender import PHOTO_PATH_PREFIX
 from services.clock import FrozenClock
 from services.desk.access import DeskUser
 
@@ -24,6 +28,10 @@ from services.desk.access import DeskUser
 class ComposeProblem(StrEnum):
     NO_TEXT = "no_text"
     TOO_LONG = "too_long"
+    CAPTION_TOO_LONG = "caption_too_long"  # a photo's caption is at most CAPTION_LIMIT characters
+    NOT_AN_IMAGE = "not_an_image"
+    PHOTO_TOO_LARGE = "photo_too_large"
+    PHOTO_SHAPE = "photo_shape"
     NOBODY = "nobody"          # neither recipients nor field workers chosen
     PAST = "past"              # scheduled in the past
     TOO_FAR = "too_far"        # more than MAX_AHEAD ahead
@@ -117,19 +125,40 @@ def check_compose(text_id: str, audience: Audience, scheduled_at: datetime | Non
         raise ComposeRefused(ComposeProblem.TOO_FAR)
 
 
+_PHOTO_PROBLEMS = {
+    broadcast_photo.PhotoProblem.NOT_AN_IMAGE: ComposeProblem.NOT_AN_IMAGE,
+    broadcast_photo.PhotoProblem.TOO_LARGE: ComposeProblem.PHOTO_TOO_LARGE,
+    broadcast_photo.PhotoProblem.BAD_SHAPE: ComposeProblem.PHOTO_SHAPE,
+}
+
+
 async def compose(
     session: AsyncSession, viewer: DeskUser, *, text_id: str, text_en: str | None, audience: Audience,
-    scheduled_at: datetime | None, now: datetime,
+    scheduled_at: datetime | None, now: datetime, photo: bytes | None = None, media_dir: Path | None = None,
 ) -> Broadcast:
-    """A new broadcast from the desk (staff only), through the same service as /siaran."""
+    """A new broadcast from the desk (staff only), through the same service as /siaran. With ``photo`` (the
+    uploaded bytes) it is a photo with the text as its caption: checked with Pillow and stored under
+    ``media_dir`` (services/broadcast/photo.py), sent by the delivery worker with sendPhoto."""
     viewer.require_staff()
     text_en = (text_en or "").strip() or None
     check_compose(text_id, audience, scheduled_at, now=now)
     if text_en is not None and len(text_en) > TEXT_LIMIT:
         raise ComposeRefused(ComposeProblem.TOO_LONG)
+    photo_file_id = None
+    if photo:
+        if len(text_id.strip()) > CAPTION_LIMIT or (text_en is not None and len(text_en) > CAPTION_LIMIT):
+            raise ComposeRefused(ComposeProblem.CAPTION_TOO_LONG)
+        if media_dir is None:
+            raise ValueError("media_dir is needed to keep a broadcast's photo")
+        try:
+            jpeg = await asyncio.to_thread(broadcast_photo.checked_jpeg, photo)
+        except broadcast_photo.PhotoRefused as exc:
+            raise ComposeRefused(_PHOTO_PROBLEMS[exc.problem]) from None
+        stored = await asyncio.to_thread(broadcast_photo.store, media_dir, jpeg)
+        photo_file_id = f"{PHOTO_PATH_PREFIX}{stored}"
     return await dl.create_broadcast(
         session, FrozenClock(now), actor=viewer.label, actor_account_id=viewer.account_id, text_id=text_id.strip(),
-        text_en=text_en, photo_file_id=None, audience=audience, scheduled_at=scheduled_at, via="web",
+        text_en=text_en, photo_file_id=photo_file_id, audience=audience, scheduled_at=scheduled_at, via="web",
     )
 
 

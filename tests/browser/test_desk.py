@@ -255,3 +255,28 @@ async def test_caseworker_corrects_a_profile_from_its_case(sandbox_app: SandboxA
         assert (await s.get(Recipient, recipient.id)).desa == "Bukuan"
     await wait_bot(me, case.number)
     await shots(me, "recipient-told-of-the-correction")
+
+
+async def test_caseworker_sends_a_photo_announcement(sandbox_app: SandboxApp, browser, shots, tmp_path) -> None:
+    recipient = await joined_earlier(sandbox_app, (await _a_palaran_recipient(sandbox_app)).name)
+    me = await open_page(browser, sandbox_app.url)  # her chat with the bot is open on her phone
+    await pick_person(me, "Penerima", recipient.name.lower(), recipient.name)
+    _chat, desk = await sign_in(browser, sandbox_app, "Dinas Sosial", "", CASEWORKER)
+    await desk.set_viewport_size({"width": 1366, "height": 768})
+    await desk.get_by_role("link", name="Pengumuman").click()
+    await desk.get_by_role("link", name="Pengumuman baru").click()
+    poster = tmp_path / "pasar-murah.jpg"
+    poster.write_bytes(make_jpeg(1280, 720, seed=3, label="Pasar murah"))
+    await desk.locator("textarea[name=text_id]").fill("Pasar murah hari Sabtu, 08.00 di kantor kecamatan.")
+    await desk.locator("input[name=photo]").set_input_files(str(poster))
+    await desk.get_by_label("Penerima", exact=True).check()
+    await desk.get_by_label("Kota Samarinda").check()
+    await expect(desk.get_by_role("status")).to_contain_text(re.compile(r"\d+ orang: 1 di Telegram"))
+    await shots(desk, "compose-with-a-photo")
+    desk.once("dialog", lambda dialog: dialog.accept())
+    await desk.get_by_role("button", name="Kirim", exact=True).click()
+    await expect(desk.get_by_role("heading", name=re.compile(r"Pengumuman #\d+"))).to_be_visible()
+    await expect(desk.locator("section.panel").first).to_contain_text("Dikirim sebagai foto")
+    message = await wait_bot(me, "Pasar murah hari Sabtu")
+    await expect(message.locator("img").first).to_be_visible()
+    await shots(me, "recipient-gets-the-photo")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from pathlib import Path
 
 from aiogram.utils.i18n import gettext as _
 from aiohttp import web
@@ -15,7 +16,8 @@ from bot.i18n import N_
 from db.enums import BusinessStatus, OnboardingState
 from db.models import Kabupaten
 from services.broadcast.audience import Audience, count_audience
-from services.broadcast.limits import TEXT_LIMIT
+from services.broadcast.limits import CAPTION_LIMIT, TEXT_LIMIT
+from services.broadcast.photo import MAX_UPLOAD_BYTES
 from services.desk.access import DeskForbidden
 from services.desk.broadcasts import ComposeProblem, ComposeRefused, cancel, compose, detail, history
 from services.i18n_labels import BUSINESS_STATUS_LABELS, ONBOARDING_LABELS
@@ -31,6 +33,10 @@ PROBLEMS = {
     ComposeProblem.NOBODY: N_("Choose who gets it: recipients, field workers or both."),
     ComposeProblem.PAST: N_("That time has passed. Choose a time later today or another day."),
     ComposeProblem.TOO_FAR: N_("An announcement can be planned at most 90 days ahead."),
+    ComposeProblem.CAPTION_TOO_LONG: N_("With a photo the text is its caption: at most {caption} characters."),
+    ComposeProblem.NOT_AN_IMAGE: N_("That file is not a picture. Choose a JPEG, PNG or WebP photo."),
+    ComposeProblem.PHOTO_TOO_LARGE: N_("That photo is larger than 10 MB. Choose a smaller one."),
+    ComposeProblem.PHOTO_SHAPE: N_("Telegram cannot send a picture of that size or shape. Choose another photo."),
 }
 
 
@@ -61,7 +67,7 @@ async def _form_values(request: web.Request) -> dict[str, object]:
     kabupaten = list(await request[DB].scalars(select(Kabupaten).order_by(Kabupaten.name)))
     return {"kabupaten": kabupaten, "onboarding": list(ONBOARDING_LABELS.items()),
             "types": list(request.app[CTX].settings.program.business_types),
-            "statuses": list(BUSINESS_STATUS_LABELS.items()), "limit": TEXT_LIMIT}
+            "statuses": list(BUSINESS_STATUS_LABELS.items()), "limit": TEXT_LIMIT, "caption": CAPTION_LIMIT}
 
 
 @routes.get("/broadcasts")
@@ -103,15 +109,18 @@ async def broadcast_create(request: web.Request) -> web.StreamResponse:
     at = _at(str(form.get("at", "")), request) if when == "later" else None
     if when == "later" and at is None:
         at = request[NOW]  # an empty or broken time: refused as "passed" below
+    upload = form.get("photo")
+    photo = upload.file.read(MAX_UPLOAD_BYTES + 1) if isinstance(upload, web.FileField) and upload.filename else None
     try:
         broadcast = await compose(request[DB], viewer, text_id=str(form.get("text_id", "")),
                                   text_en=str(form.get("text_en", "")), audience=audience, scheduled_at=at,
-                                  now=request[NOW])
+                                  now=request[NOW], photo=photo or None,
+                                  media_dir=Path(request.app[CTX].settings.storage.media_dir))
     except ComposeRefused as exc:
         await request[DB].rollback()
         values = await _form_values(request)
-        values.update({"problem": _(PROBLEMS[exc.problem]).format(limit=TEXT_LIMIT), "form": form,
-                       "chosen": audience})
+        values.update({"problem": _(PROBLEMS[exc.problem]).format(limit=TEXT_LIMIT, caption=CAPTION_LIMIT),
+                       "form": form, "chosen": audience})
         return render(request, "broadcast_new.html", values, status=422)
     await request[DB].commit()  # the delivery worker must see the broadcast and its deliveries
     from services.broadcast.worker import wake

@@ -30,7 +30,7 @@ if (compose && countBox) {
   const refresh = () => {
     const params = new URLSearchParams();
     for (const [key, value] of new FormData(compose)) {
-      if (!["csrf", "text_id", "text_en", "at", "when"].includes(key)) params.append(key, value);
+      if (!["csrf", "text_id", "text_en", "at", "when", "photo"].includes(key)) params.append(key, value);
     }
     fetch(`${countBox.dataset.countUrl}?${params}`, { credentials: "same-origin" })
       .then((answer) => (answer.ok ? answer.json() : null))
