@@ -24,6 +24,7 @@ from aiogram import Bot
 from aiogram.exceptions import (
     ClientDecodeError,
     TelegramAPIError,
+    TelegramBadRequest,
     TelegramForbiddenError,
     TelegramNetworkError,
     TelegramRetryAfter,
@@ -101,6 +102,20 @@ class Messenger:
         """An album (2-10 items); ``message`` of the result is the list of sent messages."""
         return await self._call(account, self.bot.send_media_group, priority=priority, chat_id=account.chat_id,
                                 media=media, **kwargs)
+
+    async def edit_text(self, account: TelegramAccount, message_id: int, text: str, *,
+                        priority: Priority = Priority.ROUTINE, **kwargs: Any) -> SendResult:
+        """editMessageText in the account's chat; an edit that changes nothing counts as done."""
+        async def edit(**params: Any) -> Any:
+            try:
+                return await self.bot.edit_message_text(**params)
+            except TelegramBadRequest as exc:
+                if "not modified" in str(exc):
+                    return True
+                raise
+
+        return await self._call(account, edit, priority=priority, chat_id=account.chat_id, message_id=message_id,
+                                text=text, **kwargs)
 
     async def _call(self, account: TelegramAccount, method: Any, *, priority: Priority = Priority.ROUTINE,
                     **kwargs: Any) -> SendResult:

@@ -374,6 +374,7 @@ class Case(Base):
     state: Mapped[str] = mapped_column(String(20), default=CaseState.NEW, index=True)
     description: Mapped[str | None] = mapped_column(Text)
     voice_file_id: Mapped[str | None] = mapped_column(String(200))
+    video_note_file_id: Mapped[str | None] = mapped_column(String(200))  # a round video, passed on like the voice
     source: Mapped[str] = mapped_column(String(20), default="report")
     owner_worker_id: Mapped[int | None] = mapped_column(ForeignKey("field_workers.id"))
     owner_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
@@ -415,6 +416,7 @@ class CaseEvent(Base):
     from_state: Mapped[str | None] = mapped_column(String(20))
     to_state: Mapped[str | None] = mapped_column(String(20))
     note: Mapped[str | None] = mapped_column(Text)
+    voice_file_id: Mapped[str | None] = mapped_column(String(200))  # a reason given by voice (passed to Dinas Sosial)
 
     case: Mapped[Case] = relationship(back_populates="events")
 

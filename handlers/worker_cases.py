@@ -8,10 +8,12 @@ of a state long gone get an explanation and change nothing.
 
 from __future__ import annotations
 
+import contextlib
 import html
 from datetime import date, datetime
 
 from aiogram import Bot, F
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -29,7 +31,7 @@ from db.enums import Role, StaffRole
 from db.models import Case, Staff, TelegramAccount
 from handlers.case_cards import back_button_of, message_of, refuse, show_card
 from services.cases.actions import perform
-from services.cases.notify import card_context, send_media
+from services.cases.notify import card_context, render_card, send_media
 from services.cases.queue import QueueFilter, list_queue
 from services.cases.transitions import SYSTEM_ACTIONS, Action, Actor, CaseActionRefused, Refusal, check, history
 from services.cases.views import (
@@ -111,6 +113,18 @@ async def case_button(
     name = callback_data.action
 
     # Looking, not changing: history and media follow the right to see the phone number.
+    if name == "card":  # back from a question asked on the card
+        try:
+            check(case, Action.CALL, actor)
+        except CaseActionRefused as exc:
+            await refuse(query, exc, settings)
+            return
+        assert case is not None
+        await query.answer()
+        if msg is not None:
+            await show_card(bot, chat_id, session, case, actor, settings=settings, i18n=i18n, now=now,
+                            edit_message_id=msg.message_id, back=back)
+        return
     if name in ("hist", "media"):
         try:
             check(case, Action.CALL, actor)
@@ -143,12 +157,13 @@ async def case_button(
     assert case is not None
     today = now.astimezone(settings.program.tz).date()
 
-    # Steps that need one more answer first.
+    # Steps that need one more answer first: asked on the card itself (its buttons become the choices, with a way
+    # back), so the chat never holds the card in one state and a picker for another.
     if action is Action.PLAN_VISIT and callback_data.arg in ("", "more"):
         await query.answer()
         keyboard = (visit_more_days_keyboard if callback_data.arg == "more" else visit_days_keyboard)(case.id, today)
-        await bot.send_message(chat_id, _("🏠 Case {number}: which day will you visit?").format(
-            number=html.escape(case.number)), reply_markup=keyboard)
+        await _ask_on_card(bot, chat_id, msg, session, case, actor, settings, i18n, now, back, keyboard,
+                           _("🏠 Case {number}: which day will you visit?").format(number=html.escape(case.number)))
         return
     if action is Action.REASSIGN and not callback_data.arg:
         await query.answer()
@@ -158,8 +173,9 @@ async def case_button(
             return
         buttons = [[InlineKeyboardButton(text=p.name[:60], callback_data=CaseCb(
             action=Action.REASSIGN.value, case_id=case.id, arg=str(p.id)).pack())] for p in people[:20]]
-        await bot.send_message(chat_id, _("🔀 Case {number}: to whom?").format(number=html.escape(case.number)),
-                               reply_markup=InlineKeyboardMarkup(inline_keyboard=buttons))
+        await _ask_on_card(bot, chat_id, msg, session, case, actor, settings, i18n, now, back,
+                           InlineKeyboardMarkup(inline_keyboard=buttons),
+                           _("🔀 Case {number}: to whom?").format(number=html.escape(case.number)))
         return
     if action in NOTE_ACTIONS:
         await query.answer()
@@ -174,7 +190,8 @@ async def case_button(
         target = int(callback_data.arg) if callback_data.arg.isdigit() else None
     try:
         applied = await perform(session, messenger, case.id, action, actor, now=now, settings=settings,
-                                visit_on=visit_on, target_staff_id=target)
+                                visit_on=visit_on, target_staff_id=target,
+                                shown_in=(chat_id, msg.message_id) if msg is not None else None)
     except CaseActionRefused as exc:
         await refuse(query, exc, settings)
         return
@@ -191,10 +208,30 @@ async def case_button(
         return
 
     await query.answer(_done_text(action, applied.case.number)[:200])
-    picker = action in (Action.PLAN_VISIT, Action.REASSIGN)  # pressed on the day/person picker message
-    if picker and msg is not None:
-        await msg.edit_text(_done_text(action, html.escape(applied.case.number)))
-        await show_card(bot, chat_id, session, applied.case, actor, settings=settings, i18n=i18n, now=now)
-    elif msg is not None:
+    if msg is not None:
+        # The card it was pressed on (the day or person was chosen on the card itself) shows the new state.
+        picked = action in (Action.PLAN_VISIT, Action.REASSIGN)
         await show_card(bot, chat_id, session, applied.case, actor, settings=settings, i18n=i18n, now=now,
-                        edit_message_id=msg.message_id, back=back)
+                        edit_message_id=msg.message_id, back=back,
+                        header=_done_text(action, html.escape(applied.case.number)) if picked else None)
+
+
+async def _ask_on_card(
+    bot: Bot, chat_id: int, msg: Message | None, session: AsyncSession, case: Case, actor: Actor,
+    settings: Settings, i18n: I18n, now: datetime, back: InlineKeyboardButton | None,
+    choices: InlineKeyboardMarkup, question: str,
+) -> None:
+    """The card asks the question: its text under the question, the choices as its buttons, then "back to the
+    case" (and the queue's back button when it came from a list)."""
+    rows = [*choices.inline_keyboard, [InlineKeyboardButton(
+        text=_("↩️ Back to the case"), callback_data=CaseCb(action="card", case_id=case.id).pack())]]
+    if back is not None:
+        rows.append([back])
+    text, _keyboard, _ctx = await render_card(session, case, actor, now=now, settings=settings,
+                                              locale=i18n.current_locale, header=question)
+    markup = InlineKeyboardMarkup(inline_keyboard=rows)
+    if msg is not None:
+        with contextlib.suppress(TelegramBadRequest):
+            await bot.edit_message_text(text=text, chat_id=chat_id, message_id=msg.message_id, reply_markup=markup)
+            return
+    await bot.send_message(chat_id, text, reply_markup=markup)

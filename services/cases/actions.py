@@ -18,7 +18,7 @@ from bot.messenger import Messenger
 from db.enums import CaseState
 from services.audit import audit
 from services.cases import alerts
-from services.cases.notify import tell_recipient
+from services.cases.notify import retire_cards, tell_recipient
 from services.cases.transitions import Action, Actor, Applied, apply
 from services.clock import FrozenClock
 
@@ -35,11 +35,17 @@ async def perform(
     note: str | None = None,
     visit_on: date | None = None,
     target_staff_id: int | None = None,
+    voice_file_id: str | None = None,
+    shown_in: tuple[int, int] | None = None,
 ) -> Applied:
-    """Apply ``action`` (raises CaseActionRefused, nothing changed) and tell the people concerned."""
+    """Apply ``action`` (raises CaseActionRefused, nothing changed) and tell the people concerned.
+
+    ``voice_file_id``: the reason as a voice note (kept on the event, passed on to Dinas Sosial). ``shown_in``:
+    (chat id, message id) of the card the action was pressed on, which the caller edits itself; every other card
+    of the case already sent through the outbox is edited to the new state (:func:`notify.retire_cards`)."""
     applied = await apply(
         session, case_id, action, actor, now=now, settings=settings, note=note, visit_on=visit_on,
-        target_staff_id=target_staff_id,
+        target_staff_id=target_staff_id, voice_file_id=voice_file_id,
     )
     case = applied.case
     if action is Action.CALL:
@@ -48,11 +54,14 @@ async def perform(
         return applied
     if messenger is None:
         return applied
+    if applied.changed_state or action is Action.PLAN_VISIT:
+        await retire_cards(session, messenger, case, applied.event, now=now, settings=settings, skip=shown_in)
     recipient_should_know = applied.changed_state or action is Action.PLAN_VISIT
     if recipient_should_know and action is not Action.REOPEN:
         await tell_recipient(session, messenger, case, applied.event, now=now, settings=settings)
     if action is Action.ESCALATE:
-        await alerts.alert_passed_to_dissos(messenger, session, case, settings=settings, by=actor.name)
+        await alerts.alert_passed_to_dissos(messenger, session, case, settings=settings, by=actor.name,
+                                            reason=note, voice_file_id=voice_file_id)
     elif action is Action.REOPEN:
         await alerts.alert_reopened(messenger, session, case, settings=settings)
     elif action is Action.COMMENT and note:

@@ -186,11 +186,15 @@ async def alert_reassigned(
 
 
 async def alert_passed_to_dissos(
-    messenger: Messenger, session: AsyncSession, case: Case, *, settings: Settings, by: str
+    messenger: Messenger, session: AsyncSession, case: Case, *, settings: Settings, by: str,
+    reason: str | None = None, voice_file_id: str | None = None,
 ) -> None:
-    """A TKSK passed the case to Dissos: every caseworker sees it, with the media, ready to claim."""
+    """A TKSK passed the case to Dinas Sosial: every caseworker sees it with the TKSK's reason (words, or the
+    voice note first among the media), ready to claim."""
     for account in await staff_accounts(session):
         with messenger.speaking_to(account):
             header = _("⏫ {name} passed this case to Dinas Sosial.").format(name=html.escape(by))
+            if reason:
+                header += "\n" + _("Reason: {label}").format(label=html.escape(reason[:500]))
         await queue_card(session, messenger, account, case, now=messenger.clock.now(), settings=settings,
-                         header=header, with_media=True)
+                         header=header, with_media=True, extra_voice=[voice_file_id] if voice_file_id else None)

@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 
 CASE_NOTICE = "case_notice"  # to the recipient; respects quiet hours
 CASE_ALERT = "case_alert"    # to a TKSK or caseworker; quiet hours unless the case is urgent
-CASE_KINDS = (CASE_NOTICE, CASE_ALERT)
+CASE_CARD_EDIT = "case_card_edit"  # an edit of a card already sent (the case moved on): never two states at once
+CASE_KINDS = (CASE_NOTICE, CASE_ALERT, CASE_CARD_EDIT)
 MAX_ALBUM = 10
 
 
@@ -324,6 +325,64 @@ async def _alert_dissos_instead(
     for staff in await staff_accounts(session):
         await queue_card(session, None, staff, case, now=now, settings=settings, what="tksk_unreachable",
                          event_id=payload.get("event_id") or 0, with_media=True, priority=Priority.URGENT)
+
+
+# ---------------------------------------------------------------------------------------------- old cards
+async def retire_cards(
+    session: AsyncSession,
+    messenger: Messenger | None,
+    case: Case,
+    event: CaseEvent,
+    *,
+    now: datetime,
+    settings: Settings,
+    skip: tuple[int, int] | None = None,
+) -> int:
+    """The case changed: every card of it already sent through the outbox (alerts, updates) is edited to the
+    case as it is now, with only the buttons that now make sense, so no chat shows two states of one case.
+    ``skip``: (chat id, message id) of the card the change was pressed on (its handler edits it). The edits are
+    outbox rows too (sent after the commit, rebuilt just before sending); returns how many were queued."""
+    await session.flush()
+    rows = list(await session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.kind == CASE_ALERT, OutboxMessage.status == "sent", OutboxMessage.message_id.is_not(None),
+            OutboxMessage.payload["case_id"].as_integer() == case.id,
+        ).order_by(OutboxMessage.id)
+    ))
+    seen: set[tuple[int, int]] = set()
+    queued = 0
+    for row in rows:
+        assert row.message_id is not None
+        where = (row.chat_id, row.message_id)
+        if where == skip or where in seen or row.account_id is None:
+            continue
+        seen.add(where)
+        account = await session.get(TelegramAccount, row.account_id)
+        if account is None:
+            continue
+        await enqueue(
+            session, account=account, kind=CASE_CARD_EDIT, text="", priority=Priority.CASE,
+            dedupe_key=f"cardedit:{row.id}:e{event.id}",
+            payload={"case_id": case.id, "edit_message_id": row.message_id},
+        )
+        queued += 1
+    return queued
+
+
+@refresher(CASE_CARD_EDIT)
+async def _refresh_edit(
+    session: AsyncSession, row: OutboxMessage, account: TelegramAccount, *, now: datetime, settings: Settings,
+    messenger: Messenger,
+) -> Refreshed | None:
+    """The old card becomes the case as it is now (done cases too: their remaining buttons, e.g. History)."""
+    payload = row.payload or {}
+    case = await session.get(Case, payload.get("case_id"))
+    if case is None:
+        return None
+    header = _("🔄 Updated: this is the case as it is now.")
+    text, keyboard, _ctx = await render_card(session, case, Actor.of(account), now=now, settings=settings,
+                                             locale=messenger.locale_of(account), header=header)
+    return Refreshed(text, _markup_json(keyboard))
 
 
 async def pending_count(session: AsyncSession) -> int:

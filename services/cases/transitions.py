@@ -240,8 +240,10 @@ async def apply(
     note: str | None = None,
     visit_on: date | None = None,
     target_staff_id: int | None = None,
+    voice_file_id: str | None = None,
 ) -> Applied:
-    """Check and apply one action; record it as a CaseEvent. Raises CaseActionRefused (nothing changed)."""
+    """Check and apply one action; record it as a CaseEvent (``voice_file_id``: a reason given by voice).
+    Raises CaseActionRefused (nothing changed)."""
     case = check(await load_for_update(session, case_id), action, actor)
     rule = RULES[action]
     note = (note or "").strip() or None
@@ -312,7 +314,7 @@ async def apply(
     event = CaseEvent(
         case_id=case.id, at=now, actor_account_id=actor.account_id, actor=actor.label[:200], action=action.value,
         from_state=from_state.value, to_state=rule.to_state.value if rule.to_state is not None else None,
-        note=event_note,
+        note=event_note, voice_file_id=voice_file_id,
     )
     session.add(event)
     await session.flush()

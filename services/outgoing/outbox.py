@@ -80,7 +80,8 @@ async def enqueue(
     ``photo`` (a Telegram file id) it is the caption. ``due_at`` None means at once. ``dedupe_key``: a second
     call with the same key returns the first row instead of writing another. ``media``: voice notes and photos
     (``{"type": "voice"|"photo", "file_id": …}``) sent right after, as replies. ``payload``: what the kind's
-    refresher or fallback needs (ids, never personal data).
+    refresher or fallback needs (ids, never personal data); ``payload["edit_message_id"]`` makes the row an edit
+    of that message in the account's chat instead of a new message.
     """
     if dedupe_key is not None:
         dedupe_key = dedupe_key[:160]
@@ -307,6 +308,10 @@ class OutboxSender:
     async def _send(self, row: OutboxMessage, account: TelegramAccount) -> SendResult:
         markup = InlineKeyboardMarkup.model_validate(row.reply_markup) if row.reply_markup else None
         priority = Priority(row.priority)
+        edit = (row.payload or {}).get("edit_message_id")
+        if edit:  # an edit of a message already sent (e.g. a case card the case has moved on from)
+            return await self.messenger.edit_text(account, int(edit), row.text, reply_markup=markup,
+                                                  priority=priority)
         if row.photo:
             result = await self.messenger.send_photo(account, row.photo, caption=row.text[:1024], reply_markup=markup,
                                                      priority=priority)

@@ -88,6 +88,8 @@ async def anonymise(session: AsyncSession, clock: Clock, settings: Settings, rec
         Checkin.recipient_id == rid, Checkin.voice_file_id.is_not(None)))) or 0
     voice += (await session.scalar(select(func.count()).select_from(Case).where(
         Case.recipient_id == rid, Case.voice_file_id.is_not(None)))) or 0
+    voice += (await session.scalar(select(func.count()).select_from(Case).where(
+        Case.recipient_id == rid, Case.video_note_file_id.is_not(None)))) or 0
     voice += (await session.scalar(select(func.count()).select_from(PrivacyRequest).where(
         PrivacyRequest.recipient_id == rid, PrivacyRequest.voice_file_id.is_not(None)))) or 0
     # Voice notes the web desk fetched for playing are kept on disk (services/voice.py): they go too.
@@ -101,8 +103,8 @@ async def anonymise(session: AsyncSession, clock: Clock, settings: Settings, rec
     await session.execute(update(Checkin).where(Checkin.recipient_id == rid).values(
         note=None, voice_file_id=None, latitude=None, longitude=None).execution_options(**quiet))
     await session.execute(update(Case).where(Case.recipient_id == rid).values(
-        description=None, voice_file_id=None, resolution=None).execution_options(**quiet))
-    await session.execute(update(CaseEvent).where(CaseEvent.case_id.in_(case_ids)).values(note=None)
+        description=None, voice_file_id=None, video_note_file_id=None, resolution=None).execution_options(**quiet))
+    await session.execute(update(CaseEvent).where(CaseEvent.case_id.in_(case_ids)).values(note=None, voice_file_id=None)
                           .execution_options(**quiet))
     await session.execute(update(Visit).where(Visit.recipient_id == rid).values(
         advice=None, latitude=None, longitude=None, photo_file_ids=None).execution_options(**quiet))

@@ -109,7 +109,8 @@ async def collect(session: AsyncSession, recipient: Recipient, *, cipher: NikCip
     ]
     data["cases"] = [
         {"number": c.number, "kind": c.kind, "state": c.state, "created_at": _iso(c.created_at),
-         "description": c.description, "voice_note": bool(c.voice_file_id), "resolution": c.resolution,
+         "description": c.description, "voice_note": bool(c.voice_file_id),
+         "video_note": bool(c.video_note_file_id), "resolution": c.resolution,
          "resolved_at": _iso(c.resolved_at)}
         for c in await session.scalars(select(Case).where(Case.recipient_id == rid).order_by(Case.id))
     ]

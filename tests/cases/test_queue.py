@@ -125,7 +125,8 @@ async def test_antrian_pages_filters_and_actions_in_one_message(
 
     await budi.press("🔀 Alihkan", message=card)
     picker = await budi.wait_for("dialihkan kepada siapa")
-    assert set(picker.buttons) == {"Admin Dissos", "Dewi"}
+    assert picker.message_id == card.message_id, "asked on the card itself: one message, one state"
+    assert set(picker.buttons) == {"Admin Dissos", "Dewi", "↩️ Kembali ke kasus", "⬅️ Kembali ke daftar"}
     await budi.press("Dewi", message=picker)
     handed = await people.dewi.wait_for("Budi mengalihkan kasus ini kepada Anda")
     await case_when(ctx, case_id, lambda c: c.owner_staff_id == world.caseworker2.id)
@@ -133,7 +134,10 @@ async def test_antrian_pages_filters_and_actions_in_one_message(
     await people.dewi.press("🔒 Tutup", message=handed)
     await people.dewi.wait_for("mengapa ditutup")
     await people.dewi.send("Penerima pindah ke luar daerah")
-    await people.dewi.wait_for("ditutup")
+    ask = await people.dewi.wait_for("Tutup kasus")  # cannot be undone: asked once more
+    assert "tidak bisa dibuka lagi" in ask.text and "Penerima pindah ke luar daerah" in ask.text
+    await people.dewi.press("✅ Ya, tutup", message=ask)
+    await people.dewi.wait_for("ditutup.")
     closed = await case_when(ctx, case_id, lambda c: c.state == CaseState.CLOSED)
     assert closed.resolution == "Penerima pindah ke luar daerah" and closed.next_due_at is None
     assert closed.recipient_id == world.recipient.id  # same deadline and urgency: the older case first

@@ -101,6 +101,7 @@ async def test_note_refused_when_the_case_moved_on_meanwhile(sandbox: SandboxRun
     await case_when(ctx, case.id, lambda c: c.state == CaseState.WITH_DISSOS)
     before = await _snapshot(ctx, case.id)
     await people.tksk.send("Sudah beres")
+    await people.tksk.press("✅ Ya, selesai", message=await people.tksk.wait_for("Tandai kasus"))
     reply = await people.tksk.wait_for("Tidak ada yang disimpan")
     assert "sudah tidak berlaku" in reply.text
     assert await _snapshot(ctx, case.id) == before

@@ -217,6 +217,7 @@ async def test_status_lists_cases_in_plain_words_and_offers_reopen(
     await people.tksk.press("✅ Selesai", message=card)
     await people.tksk.wait_for("bagaimana masalahnya")
     await people.tksk.send("Dirujuk ke puskesmas, warung buka lagi")
+    await people.tksk.press("✅ Ya, selesai", message=await people.tksk.wait_for("Tandai kasus"))
     await case_when(sandbox.ctx, case.id, lambda c: c.state == CaseState.RESOLVED)
     await siti.command("status")
     status = await siti.wait_for(lambda m: "Laporan Anda:" in m.content and "Selesai ditangani" in m.content)

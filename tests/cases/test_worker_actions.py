@@ -61,17 +61,23 @@ async def test_take_call_visit_resolve_and_reopen(sandbox: SandboxRun, people: P
 
     await tksk.press("🏠 Rencanakan kunjungan", message=alert)
     picker = await tksk.wait_for("hari apa Anda berkunjung")
+    assert picker.message_id == alert.message_id, "the day is asked on the card: no second card, no stale one"
     assert picker.buttons[:2] == ["Hari ini 02/03", "Besok 03/03"] and "Rab 04/03" in picker.buttons
     await tksk.press("Rab 04/03", message=picker)
-    await tksk.wait_for("Kunjungan untuk kasus")
+    planned = await tksk.wait_for("Kunjungan untuk kasus")
+    assert planned.message_id == alert.message_id and "Rab 04/03" not in planned.buttons
     visit = await siti.wait_for("akan berkunjung")
     assert "Rabu, 4 Mar 2026" in visit.text, "a stored notice carries the date itself (#17 §4)"
     assert (await _case(sandbox, number, CaseState.VISIT_PLANNED)).visit_planned_for.isoformat() == "2026-03-04"
 
-    card = tksk.last
+    card = alert
     await tksk.press("✅ Selesai", message=card)
     await tksk.wait_for("bagaimana masalahnya diselesaikan")
     await tksk.send("Dibantu modal dari BAZNAS Rp500.000")
+    ask = await tksk.wait_for("Tandai kasus")  # cannot be undone: asked once more, with the note
+    assert "BAZNAS" in ask.text and ask.buttons[0] == "✅ Ya, selesai"
+    assert (await _case(sandbox, number)).state == CaseState.VISIT_PLANNED, "nothing changed before the yes"
+    await tksk.press("✅ Ya, selesai", message=ask)
     await tksk.wait_for("dinyatakan selesai")
     resolved = await siti.wait_for("Selesai ditangani")
     assert "BAZNAS" in resolved.text and resolved.buttons == ["⚠️ Masih bermasalah"]
@@ -90,10 +96,18 @@ async def test_pass_to_dissos_and_a_note(sandbox: SandboxRun, people: People) ->
     number = await report(siti, kind="🔧 Peralatan rusak atau hilang", words="Kompor meledak, tidak bisa jualan")
     alert = await tksk.wait_for(number)
     await tksk.press("⏫ Teruskan ke Dinas Sosial", message=alert)
+    why = await tksk.wait_for("kenapa diteruskan ke Dinas Sosial")
+    assert "Perlu dana atau alat baru" in why.buttons and "↩️ Batal" in why.buttons
+    await tksk.press("Perlu dana atau alat baru", message=why)
+    ask = await tksk.wait_for("Teruskan kasus")
+    assert "Alasan: Perlu dana atau alat baru" in ask.text and "tidak bisa ditarik kembali" in ask.text
+    assert (await _case(sandbox, number)).state == CaseState.NEW, "nothing changed before the yes"
+    await tksk.press("✅ Ya, teruskan", message=ask)
     await tksk.wait_for(lambda m: m.message_id == alert.message_id and "Diteruskan ke Dinas Sosial" in m.content)
     for staff in (people.budi, people.dewi, people.admin):
         card = await staff.wait_for("meneruskan kasus ini ke Dinas Sosial")
         assert number in card.text and "✋ Ambil alih" in card.buttons
+        assert "Alasan: Perlu dana atau alat baru" in card.text, "the caseworker sees the TKSK's reason"
     await siti.wait_for("Dinas Sosial sedang menanganinya")
     case = await _case(sandbox, number, CaseState.WITH_DISSOS)
     assert case.escalated_at is not None
