@@ -97,6 +97,12 @@ class Messenger:
         return await self._call(account, self.bot.send_voice, priority=priority, chat_id=account.chat_id,
                                 voice=voice, **kwargs)
 
+    async def send_video_note(self, account: TelegramAccount, video_note: Any, *,
+                              priority: Priority = Priority.ROUTINE, **kwargs: Any) -> SendResult:
+        """A round video (by file id); Telegram gives it no caption."""
+        return await self._call(account, self.bot.send_video_note, priority=priority, chat_id=account.chat_id,
+                                video_note=video_note, **kwargs)
+
     async def send_media_group(self, account: TelegramAccount, media: list[Any], *,
                                priority: Priority = Priority.ROUTINE, **kwargs: Any) -> SendResult:
         """An album (2-10 items); ``message`` of the result is the list of sent messages."""

@@ -3,20 +3,20 @@
 ```mermaid
 stateDiagram-v2
     [*] --> kind: 🆘 menu button, /kendala, from a check-in, or a kept message (begin_obstacle_report)
-    kind --> kind: voice note, words or photo before the kind (kept as the description)
+    kind --> kind: voice note, video note, words or photo before the kind (kept as the description)
     kind --> description: kind button (8 kinds), nothing told yet
     kind --> details: kind button, the description already there
     description --> description: photo without words (kept; still asks for voice or text)
-    description --> details: voice note, or text (or a photo with a caption)
-    details --> details: photos (up to cases.max_photos), more words, one voice note if none yet
+    description --> details: voice note, video note, or text (or a photo with a caption)
+    details --> details: photos (up to cases.max_photos), more words, one voice note and one video note
     details --> [*]: urgency button (a disaster is always urgent: just "Send") → case opened or added to
     kind --> [*]: /batal
     description --> [*]: /batal
     details --> [*]: /batal
 ```
 
-What is kept between steps (FSM data, JSON): the kind, the words, the voice note's file_id, the photos'
-file_ids and the check-in it came from. Nothing is written to the case tables before the last tap, so a
+What is kept between steps (FSM data, JSON): the kind, the words, the voice note's and video note's file_ids,
+the photos' file_ids and the check-in it came from. Nothing is written to the case tables before the last tap, so a
 cancelled or abandoned report leaves nothing half-written. A second report of a kind that already has an open
 case is added to that case (``open_case``'s duplicate rule) and the recipient is told so.
 
@@ -164,9 +164,8 @@ def _max_photos(data: dict[str, Any]) -> int:
 
 
 def _has_description(data: dict[str, Any]) -> bool:
-    # A video note is kept in the report's state but cannot be passed on with the case yet (the case keeps a
-    # voice note and photos): the report then still asks for a voice note or a few words.
-    return bool(data.get("text") or data.get("voice") or data.get("photos"))
+    # A video note (round video) describes the problem like a voice note: the case keeps it and the TKSK gets it.
+    return bool(data.get("text") or data.get("voice") or data.get("video_note") or data.get("photos"))
 
 
 @asks(ObstacleReport.kind)
@@ -246,9 +245,10 @@ async def menu_inside_report(message: Message) -> None:
     await message.answer(_("You are in the middle of a problem report. Finish it, or send /batal to stop."))
 
 
-@router.message(ObstacleReport.kind, F.voice | F.photo | (F.text & ~F.text.startswith("/")))
+@router.message(ObstacleReport.kind, F.voice | F.video_note | F.photo | (F.text & ~F.text.startswith("/")))
 async def described_before_kind(message: Message, state: FSMContext, settings: Settings) -> None:
-    """A voice note, words or a photo before the kind is chosen are the description, not a wrong answer."""
+    """A voice note, a video note, words or a photo before the kind is chosen are the description, not a wrong
+    answer."""
     data = await state.get_data()
     if message.photo:
         _kept, first = await _add_photo(message, state, settings)
@@ -260,6 +260,9 @@ async def described_before_kind(message: Message, state: FSMContext, settings: S
     elif message.voice:
         if not data.get("voice"):
             await state.update_data(voice=message.voice.file_id)
+    elif message.video_note:
+        if not data.get("video_note"):
+            await state.update_data(video_note=message.video_note.file_id)
     else:
         text = (message.text or "").strip()
         if len(text) < 3:
@@ -269,7 +272,7 @@ async def described_before_kind(message: Message, state: FSMContext, settings: S
     await ask_kind(message, state)
 
 
-@router.message(ObstacleReport.description, F.voice | F.text | F.photo)
+@router.message(ObstacleReport.description, F.voice | F.video_note | F.text | F.photo)
 async def got_description(message: Message, state: FSMContext, settings: Settings) -> None:
     if message.text and message.text.startswith("/"):
         await message.answer(_("Please tell us the problem with a voice note or a few words, or send /batal."))
@@ -285,6 +288,8 @@ async def got_description(message: Message, state: FSMContext, settings: Setting
             return
     elif message.voice:
         await state.update_data(voice=message.voice.file_id)
+    elif message.video_note:
+        await state.update_data(video_note=message.video_note.file_id)
     else:
         text = (message.text or "").strip()
         if len(text) < 3:
@@ -315,13 +320,19 @@ async def got_photo(message: Message, state: FSMContext, settings: Settings) -> 
                          reply_markup=urgency_keyboard(data["kind"], settings))
 
 
-@router.message(ObstacleReport.details, F.voice | F.text)
+@router.message(ObstacleReport.details, F.voice | F.video_note | F.text)
 async def got_more_words(message: Message, state: FSMContext, settings: Settings) -> None:
     data = await state.get_data()
     if message.text and message.text.startswith("/"):
         await message.answer(_details_prompt(data, settings), reply_markup=urgency_keyboard(data["kind"], settings))
         return
-    if message.voice:
+    if message.video_note:
+        if data.get("video_note"):
+            reply = _("I already have a video message for this report. You can add words in writing.")
+        else:
+            await state.update_data(video_note=message.video_note.file_id)
+            reply = _("🎥 Video message received.")
+    elif message.voice:
         if data.get("voice"):
             reply = _("I already have a voice note for this report. You can add words in writing.")
         else:
@@ -356,7 +367,8 @@ async def submit(
     text = (data.get("text") or "").strip() or None
     opened = await open_case(
         session, recipient=recipient, kind=data["kind"], urgency=callback_data.value, description=text,
-        voice_file_id=data.get("voice"), source="checkin" if data.get("source_checkin_id") else "report",
+        voice_file_id=data.get("voice"), video_note_file_id=data.get("video_note"),
+        source="checkin" if data.get("source_checkin_id") else "report",
         source_checkin_id=data.get("source_checkin_id"), actor=Actor.of(account).label,
         actor_account_id=account.id, settings=settings, clock=clock,
     )
@@ -381,7 +393,7 @@ async def submit(
     else:
         await alert_added_report(
             messenger, session, case, settings=settings, note=text, voice_file_id=data.get("voice"),
-            photo_file_ids=[p.file_id for p in photos],
+            photo_file_ids=[p.file_id for p in photos], video_note_file_id=data.get("video_note"),
         )
         reply = _("✅ You already have an open case about this: <b>{number}</b>. I added this report to it.").format(
             number=html.escape(case.number))

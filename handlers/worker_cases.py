@@ -138,7 +138,8 @@ async def case_button(
         elif account is not None:
             ctx = await card_context(session, case, last_events=0)
             await send_media(messenger, account, voice_file_ids=[case.voice_file_id] if case.voice_file_id else [],
-                             photo_file_ids=ctx.photo_ids, caption=_("Case {number}").format(number=case.number))
+                             photo_file_ids=ctx.photo_ids, caption=_("Case {number}").format(number=case.number),
+                             video_note_file_ids=[case.video_note_file_id] if case.video_note_file_id else [])
         return
 
     if name not in Action._value2member_map_ or Action(name) in SYSTEM_ACTIONS:

@@ -66,7 +66,8 @@ class BotApiMethods:
                 "setMyCommands", "getMyCommands", "deleteMyCommands", "sendMessage", "editMessageText",
                 "editMessageReplyMarkup", "editMessageCaption", "deleteMessage", "deleteMessages",
                 "answerCallbackQuery", "sendPhoto", "sendDocument", "sendVoice", "sendAudio", "sendVideo",
-                "sendSticker", "sendAnimation", "sendMediaGroup", "sendChatAction", "sendLocation", "sendContact",
+                "sendSticker", "sendAnimation", "sendVideoNote", "sendMediaGroup", "sendChatAction", "sendLocation",
+                "sendContact",
                 "getFile", "setChatMenuButton", "getChatMenuButton", "getChat", "setMyDescription",
                 "getMyDescription", "setMyShortDescription", "getMyShortDescription", "setMyName", "getMyName",
                 "copyMessage", "forwardMessage",
@@ -400,6 +401,14 @@ class BotApiMethods:
 
     async def sendAnimation(self, bot: BotState, p: dict[str, Any]) -> Any:
         return self._send_file(bot, p, "animation", "animation", "mp4", "video/mp4")
+
+    async def sendVideoNote(self, bot: BotState, p: dict[str, Any]) -> Any:
+        """A round video: no caption (Telegram's sendVideoNote has none)."""
+        chat = self.chat_for_send(bot, p["chat_id"], "sendVideoNote")
+        f = self._file(p["video_note"], "video_note", "mp4", "video/mp4")
+        note = {"file_id": f.file_id, "file_unique_id": f.file_unique_id, "length": int(p.get("length") or 240),
+                "duration": int(p.get("duration") or f.duration or 0), "file_size": f.file_size}
+        return self._send(bot, chat, p, {"video_note": note}, files=[f]).data
 
     async def sendSticker(self, bot: BotState, p: dict[str, Any]) -> Any:
         chat = self.chat_for_send(bot, p["chat_id"], "sendSticker")

@@ -171,8 +171,8 @@ class StoredMessage:
 
     @property
     def kind(self) -> str:
-        for k in ("text", "photo", "document", "voice", "audio", "video", "sticker", "contact", "location",
-                  "animation"):
+        for k in ("text", "photo", "document", "voice", "audio", "video", "video_note", "sticker", "contact",
+                  "location", "animation"):
             if k in self.data:
                 return k
         return "other"

@@ -95,6 +95,7 @@ async def alert_added_report(
     note: str | None,
     voice_file_id: str | None,
     photo_file_ids: list[str],
+    video_note_file_id: str | None = None,
 ) -> None:
     """The recipient added to their open case: the people handling it get the addition."""
     for account in await owners(session, case):
@@ -105,6 +106,7 @@ async def alert_added_report(
         await queue_card(
             session, messenger, account, case, now=messenger.clock.now(), settings=settings, header=header,
             extra_voice=[voice_file_id] if voice_file_id else [], extra_photos=photo_file_ids,
+            extra_video_notes=[video_note_file_id] if video_note_file_id else None,
         )
 
 

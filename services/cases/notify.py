@@ -138,7 +138,8 @@ async def render_card(
     )
     if header:
         text = header + "\n\n" + text
-    keyboard = case_keyboard(case, actor, back=back, has_media=bool(case.voice_file_id or ctx.photo_ids))
+    keyboard = case_keyboard(case, actor, back=back,
+                             has_media=bool(case.voice_file_id or case.video_note_file_id or ctx.photo_ids))
     return text, keyboard, ctx
 
 
@@ -151,11 +152,14 @@ async def send_media(
     caption: str,
     reply_to: int | None = None,
     priority: Priority = Priority.CASE,
+    video_note_file_ids: list[str] | None = None,
 ) -> None:
-    """Forward the recipient's voice notes and photos by file_id (no download, no re-upload)."""
+    """Forward the recipient's voice notes, video notes and photos by file_id (no download, no re-upload)."""
     reply = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None
     for voice in voice_file_ids:
         await messenger.send_voice(account, voice, caption=caption, reply_parameters=reply, priority=priority)
+    for video in video_note_file_ids or []:
+        await messenger.send_video_note(account, video, reply_parameters=reply, priority=priority)
     photos = photo_file_ids[:MAX_ALBUM]
     if len(photos) == 1:
         await messenger.send_photo(account, photos[0], caption=caption, reply_parameters=reply, priority=priority)
@@ -165,8 +169,10 @@ async def send_media(
 
 
 # ---------------------------------------------------------------------------------------------- outbox
-def _media(voices: list[str], photos: list[str]) -> list[dict[str, str]]:
-    return [{"type": "voice", "file_id": v} for v in voices] + [{"type": "photo", "file_id": p} for p in photos]
+def _media(voices: list[str], photos: list[str], videos: list[str] | None = None) -> list[dict[str, str]]:
+    return ([{"type": "voice", "file_id": v} for v in voices]
+            + [{"type": "video_note", "file_id": v} for v in videos or []]
+            + [{"type": "photo", "file_id": p} for p in photos])
 
 
 async def queue_card(
@@ -183,6 +189,7 @@ async def queue_card(
     with_media: bool = False,
     extra_voice: list[str] | None = None,
     extra_photos: list[str] | None = None,
+    extra_video_notes: list[str] | None = None,
     priority: Priority | None = None,
     due_at: datetime | None = None,
     to_tksk: bool = False,
@@ -192,6 +199,8 @@ async def queue_card(
     await session.flush()  # the case and its event have ids
     photos = list(extra_photos or [])
     voices = list(extra_voice or []) + ([case.voice_file_id] if with_media and case.voice_file_id else [])
+    videos = list(extra_video_notes or []) + (
+        [case.video_note_file_id] if with_media and case.video_note_file_id else [])
     text, markup = "", None
     if messenger is not None:
         with messenger.speaking_to(account) as locale:
@@ -209,7 +218,7 @@ async def queue_card(
     key = f"case:{case.id}:e{event_id}:{what}:a{account.id}" if event_id is not None else None
     return await enqueue(
         session, account=account, kind=CASE_ALERT, text=text, reply_markup=markup, priority=priority,
-        dedupe_key=key, due_at=due_at, media=_media(voices, photos[:MAX_ALBUM]) or None,
+        dedupe_key=key, due_at=due_at, media=_media(voices, photos[:MAX_ALBUM], videos) or None,
         payload={"case_id": case.id, "what": what, "header": header, "media_caption": caption,
                  "to_tksk": to_tksk, "event_id": event_id},
     )

@@ -37,6 +37,7 @@ async def open_case(
     urgency: Urgency | str = Urgency.NORMAL,
     description: str | None = None,
     voice_file_id: str | None = None,
+    video_note_file_id: str | None = None,
     source: str = "report",
     source_checkin_id: int | None = None,
     actor: str = "system",
@@ -75,6 +76,8 @@ async def open_case(
             existing.next_due_at = next_due(existing)
         if voice_file_id and not existing.voice_file_id:
             existing.voice_file_id = voice_file_id
+        if video_note_file_id and not existing.video_note_file_id:
+            existing.video_note_file_id = video_note_file_id
         existing.updated_at = now
         await session.flush()
         return OpenedCase(existing, created=False)
@@ -83,7 +86,8 @@ async def open_case(
     case = Case(
         number=f"tmp-{secrets.token_hex(8)}", recipient_id=recipient.id,  # fits String(20) until renumbered
         kecamatan_id=recipient.kecamatan_id, kind=kind, urgency=urgency, state=CaseState.NEW,
-        description=description, voice_file_id=voice_file_id, source=source, source_checkin_id=source_checkin_id,
+        description=description, voice_file_id=voice_file_id, video_note_file_id=video_note_file_id,
+        source=source, source_checkin_id=source_checkin_id,
         take_due_at=now + timedelta(hours=sla.take_hours), resolve_due_at=now + timedelta(hours=sla.resolve_hours),
         next_due_at=now + timedelta(hours=sla.take_hours), created_at=now, updated_at=now,
     )

@@ -156,6 +156,8 @@ def case_card(
     media = []
     if case.voice_file_id:
         media.append("🎤 " + _("voice note"))
+    if case.video_note_file_id:
+        media.append("🎥 " + _("video message"))
     if photos:
         media.append("📷 " + _("{count} photo(s)").format(count=photos))
     if media:

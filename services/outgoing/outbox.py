@@ -78,10 +78,11 @@ async def enqueue(
 
     ``text`` is final HTML, already in the account's language (``messenger.speaking_to(account)``); with
     ``photo`` (a Telegram file id) it is the caption. ``due_at`` None means at once. ``dedupe_key``: a second
-    call with the same key returns the first row instead of writing another. ``media``: voice notes and photos
-    (``{"type": "voice"|"photo", "file_id": …}``) sent right after, as replies. ``payload``: what the kind's
-    refresher or fallback needs (ids, never personal data); ``payload["edit_message_id"]`` makes the row an edit
-    of that message in the account's chat instead of a new message.
+    call with the same key returns the first row instead of writing another. ``media``: voice notes, video notes
+    and photos (``{"type": "voice"|"video_note"|"photo", "file_id": …}``) sent right after, as replies.
+    ``payload``: what the kind's refresher or fallback needs (ids, never personal data);
+    ``payload["edit_message_id"]`` makes the row an edit of that message in the account's chat instead of a new
+    message.
     """
     if dedupe_key is not None:
         dedupe_key = dedupe_key[:160]
@@ -328,9 +329,12 @@ class OutboxSender:
         caption = (row.payload or {}).get("media_caption")
         priority = Priority(row.priority)
         voices = [m["file_id"] for m in row.media or [] if m.get("type") == "voice"]
+        videos = [m["file_id"] for m in row.media or [] if m.get("type") == "video_note"]
         photos = [m["file_id"] for m in row.media or [] if m.get("type") == "photo"][:MAX_ALBUM]
         for voice in voices:
             await self.messenger.send_voice(account, voice, caption=caption, reply_parameters=reply, priority=priority)
+        for video in videos:
+            await self.messenger.send_video_note(account, video, reply_parameters=reply, priority=priority)
         if len(photos) == 1:
             await self.messenger.send_photo(account, photos[0], caption=caption, reply_parameters=reply,
                                             priority=priority)

@@ -195,12 +195,55 @@ async def test_menu_button_while_a_message_waits_takes_it(sandbox: SandboxRun, p
 
 
 async def test_video_note_is_kept_never_refused(sandbox: SandboxRun, people: People) -> None:
-    siti = people.siti
+    """A round video at the menu becomes the problem's description: the case keeps it, the TKSK gets it with
+    the alert and again from the card's media button."""
+    siti, tksk = people.siti, people.tksk
     await home(siti)
-    await siti.send_video_note()
+    sent = await siti.send_video_note()
     q = await siti.wait_for("Mau diapakan?")
     assert "Pesan video" in q.text
+    await siti.press(PROBLEM, message=q)
+    kinds = await siti.wait_for("Kendalanya jenis apa?")  # described already: only the kind, then the urgency
+    await siti.press("🔧 Peralatan rusak atau hilang", message=kinds)
+    await siti.press("🟡 Mendesak, tapi masih bisa jualan", message=await siti.wait_for("seberapa mendesak"))
+    await siti.wait_for("tersimpan dengan nomor")
+    [case] = await cases(sandbox.ctx)
+    assert case.video_note_file_id == sent.data["video_note"]["file_id"]
     never_refused(siti)
+    alert = await tksk.wait_for(case.number)
+    assert "🎥 pesan video" in alert.text and "🎧 Suara dan foto" in alert.buttons
+    await tksk.wait_for(lambda m: m.kind == "video_note")
+    await sandbox.settle()
+    last_id = tksk.messages[-1].message_id
+    await tksk.press("🎧 Suara dan foto", message=alert)
+    again = await tksk.wait_for(lambda m: m.kind == "video_note" and m.message_id > last_id)
+    assert again.data["video_note"]["file_id"]
+
+
+async def test_video_note_in_the_obstacle_flow_is_attached(sandbox: SandboxRun, people: People) -> None:
+    siti = people.siti
+    await siti.command("kendala")
+    await siti.press("🛒 Sepi pembeli", message=await siti.wait_for("Apa kendalanya"))
+    await siti.wait_for("tahan tombol mikrofon")
+    await siti.send_video_note()  # the description, like a voice note
+    details = await siti.wait_for("seberapa mendesak")
+    await siti.send_video_note()  # one is kept; a second is told so, never refused
+    await siti.wait_for("Pesan video untuk laporan ini sudah ada")
+    await siti.press("🟢 Bisa menunggu beberapa hari", message=details)
+    await siti.wait_for("tersimpan dengan nomor")
+    [case] = await cases(sandbox.ctx)
+    assert case.video_note_file_id and case.voice_file_id is None
+    never_refused(siti)
+    # Before the kind, too.
+    await siti.command("kendala")
+    await siti.wait_for("Apa kendalanya")
+    await siti.send_video_note()
+    again = await siti.wait_for("Kendalanya jenis apa?")
+    await siti.press("💰 Modal", message=again)
+    await siti.press("🟢 Bisa menunggu beberapa hari", message=await siti.wait_for("seberapa mendesak"))
+    await siti.wait_for("tersimpan dengan nomor")
+    second = (await cases(sandbox.ctx, wait_for=2))[1]
+    assert second.video_note_file_id
 
 
 async def test_voice_or_text_before_the_kind_is_the_description(sandbox: SandboxRun, people: People) -> None:
