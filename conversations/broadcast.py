@@ -62,6 +62,7 @@ from services.broadcast.audience import Audience, AudienceCount, count_audience
 from services.broadcast.limits import CAPTION_LIMIT, MAX_AHEAD, TEXT_LIMIT
 from services.broadcast.progress import FailedListCb, progress_text
 from services.clock import Clock
+from services.dates import long_moment
 from services.i18n_labels import ONBOARDING_LABELS, business_status_label, business_type_label
 
 router = Router(name="broadcast")
@@ -557,7 +558,7 @@ def parse_wita(text: str, settings: Settings) -> datetime | None:
 
 
 def format_wita(at: datetime, settings: Settings) -> str:
-    return at.astimezone(settings.program.tz).strftime("%d-%m-%Y %H:%M") + " WITA"
+    return long_moment(at, settings.program.tz, zone=True)
 
 
 @router.message(Compose.when, F.text, ~F.text.startswith("/"))

@@ -54,7 +54,7 @@ from services.cases.photos import PhotoRef, attach_photos
 from services.cases.transitions import Actor
 from services.cases.views import KIND_ICONS, REPORTABLE_KINDS, URGENCY_ICONS
 from services.clock import Clock
-from services.dates import relative_day
+from services.dates import relative_moment
 from services.i18n_labels import case_kind_label
 
 router = Router(name="obstacle")
@@ -379,11 +379,7 @@ async def submit(
     # first request below commits them; who is named as told is what those rows say.
     if opened.created:
         told = await alert_new_case(messenger, session, case, settings=settings)
-        deadline = case.take_due_at.astimezone(settings.program.tz) if case.take_due_at else None
-        when = (
-            relative_day(deadline.date(), clock.now().astimezone(settings.program.tz).date())
-            + " " + deadline.strftime("%H:%M") if deadline else "-"
-        )
+        when = relative_moment(case.take_due_at, clock.now(), settings.program.tz) if case.take_due_at else "-"
         if told.tksk is not None:
             nxt = _("Your TKSK {name} has been told and will contact you by {when} at the latest.").format(
                 name=html.escape(told.tksk.name), when=when)

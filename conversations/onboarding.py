@@ -65,6 +65,7 @@ from handlers.keyboards import recipient_main_menu, recipient_waiting_menu
 from services.cases.alerts import alert_new_case
 from services.clock import Clock
 from services.crypto import NikCipher
+from services.dates import long_date, long_moment
 from services.i18n_labels import business_type_label
 from services.invitations import InvitationProblem, claim_invitation
 from services.onboarding import aid as aid_rules
@@ -120,7 +121,7 @@ def _local_today(settings: Settings, clock: Clock):  # type: ignore[no-untyped-d
 
 
 def _wita(moment: datetime, settings: Settings) -> str:
-    return moment.astimezone(settings.program.tz).strftime("%d-%m-%Y %H:%M")
+    return long_moment(moment, settings.program.tz)
 
 
 async def _drop_buttons(query: CallbackQuery) -> None:
@@ -957,7 +958,7 @@ async def _finish(
     text = _("🎉 Registration complete, {name}! Thank you.").format(name=html.escape(recipient.name))
     if due is not None:
         text += "\n" + _("Your first business report is due on {date}. I will remind you.").format(
-            date=due.due_at.astimezone(settings.program.tz).strftime("%d-%m-%Y"))
+            date=long_date(due.due_at, settings.program.tz))
     text += "\n" + _("Use the buttons below whenever you need them.")
     await target.answer(text, reply_markup=recipient_main_menu())
 

@@ -60,6 +60,7 @@ from db.enums import BusinessStatus, Role
 from db.models import Recipient, TelegramAccount
 from services.checkins import SALES_BRACKETS
 from services.clock import Clock
+from services.dates import day_button, long_date
 from services.i18n_labels import business_status_label, case_kind_label
 from services.monitoring.card import EQUIPMENT_LABELS, STOCK_LABELS, current_version, refusal_message, worker_of
 from services.monitoring.visits import (
@@ -362,7 +363,7 @@ async def chose_obstacle(query: CallbackQuery, callback_data: VsCb, state: FSMCo
 async def _ask_next_visit(message: Message, state: FSMContext, clock: Clock, settings: Settings) -> None:
     await state.set_state(Visit.next_visit)
     today = clock.now().astimezone(settings.program.tz).date()
-    rows = [[(_("In {n} days ({day})").format(n=n, day=(today + timedelta(days=n)).strftime("%d/%m")),
+    rows = [[(_("In {n} days ({day})").format(n=n, day=day_button(today + timedelta(days=n), today)),
               VsCb(step="next", value=str(n)))] for n in NEXT_VISIT_CHOICES]
     await message.answer(_("When is the next visit?"), reply_markup=_kb(rows))
 
@@ -389,7 +390,7 @@ async def chose_next(query: CallbackQuery, callback_data: VsCb, state: FSMContex
     today = clock.now().astimezone(settings.program.tz).date()
     day = today + timedelta(days=int(callback_data.value))
     await state.update_data(next_visit_on=day.isoformat())
-    message = await _done(query, _("Next visit: {day}").format(day=day.strftime("%d/%m/%Y")))
+    message = await _done(query, _("Next visit: {day}").format(day=long_date(day)))
     await state.set_state(Visit.confirm)
     await message.answer(_summary(await state.get_data()), reply_markup=_kb([
         [(_("✅ Save the visit"), VsCb(step="ok", value="save"))],
@@ -412,7 +413,7 @@ def _summary(data: dict[str, Any]) -> str:
     lines.append(_("Obstacles: {labels}").format(labels=html.escape(labels)))
     if data.get("advice"):
         lines.append(_("Advice: {advice}").format(advice=html.escape(data["advice"][:300])))
-    lines.append(_("Next visit: {day}").format(day=date.fromisoformat(data["next_visit_on"]).strftime("%d/%m/%Y")))
+    lines.append(_("Next visit: {day}").format(day=long_date(date.fromisoformat(data["next_visit_on"]))))
     return "\n".join(lines)
 
 
@@ -465,7 +466,7 @@ async def confirm(query: CallbackQuery, callback_data: VsCb, state: FSMContext, 
         lines.append(_("➡️ Case {number} moved on from “visit planned”; the recipient will be told.").format(
             number=html.escape(result.moved_case.number)))
     if result.next_visit_on:
-        lines.append(_("🏠 Next visit due: {day}").format(day=result.next_visit_on.strftime("%d/%m/%Y")))
+        lines.append(_("🏠 Next visit due: {day}").format(day=long_date(result.next_visit_on)))
     await message.answer("\n".join(lines))
     if role is Role.PSM and result.opened_cases:
         # The kecamatan's TKSK owns cases: they hear of those a PSM found.

@@ -9,6 +9,7 @@ from aiogram.types import BufferedInputFile, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
+from services.dates import long_moment
 from services.invitations import NewInvitation, qr_png
 
 
@@ -25,5 +26,5 @@ async def send_invitation(target: Message, bot: Bot, new: NewInvitation, *, who:
         "🔗 Invitation for {who}\n"
         "Send them this link, or let them scan the QR code with their phone camera:\n{link}\n"
         "Valid until {date} WITA. It works only once; a new invitation replaces this one."
-    ).format(who=who, link=link, date=expires.astimezone(settings.program.tz).strftime("%d-%m-%Y %H:%M"))
+    ).format(who=who, link=link, date=long_moment(expires, settings.program.tz))
     await target.answer_photo(BufferedInputFile(qr_png(link), filename="undangan.png"), caption=caption)

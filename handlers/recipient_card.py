@@ -33,6 +33,7 @@ from db.models import Recipient, TelegramAccount
 from services.audit import audit
 from services.cases.views import day_label
 from services.clock import Clock
+from services.dates import long_date
 from services.monitoring.card import (
     CardRefused,
     RcCb,
@@ -215,7 +216,7 @@ async def plan_chosen(query: CallbackQuery, callback_data: RcCb, session: AsyncS
     audit(session, clock, actor=f"account:{account.id}", actor_account_id=account.id, action="visit.planned",
           target=f"recipient:{recipient.id}", details={"day": day.isoformat()})
     text = _("🗓 Visit to {name} planned for {day}.").format(name=html.escape(recipient.name),
-                                                            day=day_label(day, today))
+                                                            day=long_date(day))
     await query.answer()
     if isinstance(query.message, Message):
         with contextlib.suppress(TelegramBadRequest):

@@ -39,6 +39,7 @@ from services.audit import audit
 from services.cases.transitions import OPEN_STATES
 from services.clock import Clock
 from services.crypto import NikCipher, mask_nik
+from services.dates import long_date
 from services.invitations import create_invitation
 from services.monitoring.card import RcCb
 from services.monitoring.risk import risk_icon, risk_scores
@@ -194,7 +195,7 @@ async def _render(
         nik = cipher.decrypt(r.nik_encrypted)
         shown_nik = nik if role is Role.ADMIN else mask_nik(nik)
         last = last_checkins.get(r.id)
-        last_text = last.astimezone(settings.program.tz).strftime("%d-%m-%Y") if last else "-"
+        last_text = long_date(last, settings.program.tz) if last else "-"
         where = html.escape(r.desa or "-") if kecamatan_id is not None else (
             f"{html.escape(r.desa or '-')}, {html.escape(r.kecamatan.name)}")
         lines.append(

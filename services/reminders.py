@@ -29,6 +29,7 @@ from db.enums import BusinessStatus, CheckinDueState, ReminderStatus
 from db.models import Checkin, CheckinDue, Photo, Recipient, Reminder, TelegramAccount
 from services.cases import tksk_account_of
 from services.checkins import set_business_status
+from services.dates import long_date
 from services.outgoing.outbox import enqueue
 from services.outgoing.priority import Priority
 from services.photos import REUSE_NOTICE_KIND
@@ -109,12 +110,12 @@ async def _send_reuse_notice(session: AsyncSession, messenger: Messenger, row: R
         return
     tz = settings.program.tz
     with messenger.speaking_to(tksk):
-        when = checkin.submitted_at.astimezone(tz).strftime("%d-%m-%Y")
+        when = long_date(checkin.submitted_at, tz)
         text = _("🔍 Please review: a photo in the business report of {name} ({desa}) of {when} looks the same as "
                  "an earlier photo.").format(name=html.escape(recipient.name), desa=html.escape(recipient.desa),
                                              when=when)
         if match is not None:
-            earlier = match.created_at.astimezone(tz).strftime("%d-%m-%Y")
+            earlier = long_date(match.created_at, tz)
             owner = await session.get(Recipient, match.recipient_id) if match.recipient_id else None
             if owner is not None and owner.id == recipient.id:
                 text += "\n" + _("It was already sent by the same person on {day}.").format(day=earlier)
@@ -173,7 +174,7 @@ async def _handle(session: AsyncSession, messenger: Messenger, row: Reminder, *,
         return
     was_reachable = recipient.unreachable_since is None
     with messenger.speaking_to(account):
-        day = due.due_at.astimezone(settings.program.tz).strftime("%d-%m-%Y")
+        day = long_date(due.due_at, settings.program.tz)
         if row.step == 0:
             text = _("📋 Hello {name}! It is time to report on your business (due {day}). It takes one minute.")
         else:
@@ -301,7 +302,7 @@ def _digest_parts(rows: list[tuple[CheckinDue, Recipient]],
         lines = [_("📋 Missed business reports in your kecamatan ({n}):").format(n=len(rows))] if start == 0 else []
         keyboard = []
         for due, recipient in group:
-            day = due.due_at.astimezone(settings.program.tz).strftime("%d-%m-%Y")
+            day = long_date(due.due_at, settings.program.tz)
             lines.append(f"• {html.escape(recipient.name)}, {html.escape(recipient.desa)} ({day})")
             keyboard.append([
                 InlineKeyboardButton(text=f"📇 {recipient.name[:24]}",

@@ -1,5 +1,5 @@
-"""Jinja2 filters of the desk: times in WITA written out ("Kamis, 3 Des 2026 14:05"), and stored codes shown
-as the same translated labels the bot uses."""
+"""Jinja2 filters of the desk: times in WITA written out ("Kamis, 3 Des 2026 14:05 WITA", services.dates), and
+stored codes (actors such as "recipient:12", states, kinds) shown as the same translated labels the bot uses."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from typing import Any
 
 import jinja2
 from aiogram.utils.i18n import get_i18n, gettext
-from babel.dates import format_date, format_datetime
 
 from bot.config import Settings
-from services.cases.views import ACTION_LABELS, actor_label, duration
+from services.cases.views import ACTION_LABELS, actor_label, duration, event_note
+from services.dates import long_date, long_moment
 from services.desk.labels import broadcast_status_label, consent_label, onboarding_label
 from services.i18n_labels import (
     business_status_label,
@@ -34,14 +34,12 @@ def install(env: jinja2.Environment, settings: Settings) -> None:
     def wita(moment: datetime | None) -> str:
         if moment is None:
             return "–"
-        return format_datetime(moment.astimezone(tz), "EEEE, d MMM y HH:mm", locale=_locale()) + " WITA"
+        return long_moment(moment, tz, zone=True)
 
     def day(value: date | datetime | None) -> str:
         if value is None:
             return "–"
-        if isinstance(value, datetime):
-            value = value.astimezone(tz).date()
-        return format_date(value, "EEEE, d MMM y", locale=_locale())
+        return long_date(value, tz)
 
     def action_label(action: str) -> str:
         label = ACTION_LABELS.get(action)
@@ -68,7 +66,8 @@ def install(env: jinja2.Environment, settings: Settings) -> None:
         wita=wita, day=day, kind=case_kind_label, state=case_state_label, urgency=urgency_label,
         business=business, business_status=business_status_label, action=action_label, rupiah=rupiah,
         late=late, onboarding=onboarding_label, consent=consent_label, broadcast_status=broadcast_status_label,
-        hours=hours, share=share, actor=actor_label, privacy_kind=privacy_kind_label, privacy_state=privacy_state_label,
+        hours=hours, share=share, privacy_kind=privacy_kind_label, privacy_state=privacy_state_label,
+        actor=actor_label, event_note=event_note,
     )
     env.globals["query"] = _query
 

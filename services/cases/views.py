@@ -22,7 +22,7 @@ from db.enums import CaseKind, CaseState, Urgency
 from db.models import Case, CaseEvent
 from services.cases.queue import OVERDUE, STATE_FILTERS, QueueFilter, QueuePage
 from services.cases.transitions import VISIT_HORIZON_DAYS, Action, Actor, CaseActionRefused, Refusal, can
-from services.dates import long_date
+from services.dates import day_button, long_date, long_moment
 from services.i18n_labels import case_kind_label, case_state_label, urgency_label
 
 # Kinds a recipient reports as obstacles (the others are opened by the system).
@@ -36,7 +36,6 @@ KIND_ICONS = {
     CaseKind.AID_PROBLEM: "📦",
 }
 URGENCY_ICONS = {Urgency.HIGH: "🔴", Urgency.NORMAL: "🟡", Urgency.LOW: "🟢"}
-WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 
 
 class CaseCb(CallbackData, prefix="case"):
@@ -75,15 +74,13 @@ class QueueCb(CallbackData, prefix="cq"):
 
 # ---------------------------------------------------------------------------------------------- formatting
 def local(moment: datetime, settings: Settings) -> str:
-    return moment.astimezone(settings.program.tz).strftime("%d/%m %H:%M") + " WITA"
+    """A moment on a card or notice (read later): "Kamis, 3 Des 2026 13:00 WITA"."""
+    return long_moment(moment, settings.program.tz, zone=True)
 
 
 def day_label(day: date, today: date) -> str:
-    if day == today:
-        return _("Today {date}").format(date=day.strftime("%d/%m"))
-    if day == today + timedelta(days=1):
-        return _("Tomorrow {date}").format(date=day.strftime("%d/%m"))
-    return f"{_(WEEKDAYS[day.weekday()])} {day.strftime('%d/%m')}"
+    """A day on a button: "Besok, 3 Des" (services.dates.day_button)."""
+    return day_button(day, today)
 
 
 def duration(seconds: float) -> str:
@@ -214,15 +211,30 @@ def actor_label(actor: str) -> str:
     return actor
 
 
+_NOTE_DAY = re.compile(r"^(\d{4}-\d{2}-\d{2})(?=$|:)")
+
+
+def event_note(event: CaseEvent) -> str | None:
+    """The note of a history line as people read it: a planned visit's stored ISO day is written out."""
+    note = event.note
+    if note and event.action == Action.PLAN_VISIT.value and (m := _NOTE_DAY.match(note)):
+        try:
+            note = long_date(date.fromisoformat(m[1])) + note[m.end():]
+        except ValueError:
+            pass
+    return note
+
+
 def event_line(event: CaseEvent, settings: Settings, *, told_above: str | None = None) -> str:
     """One history line. ``told_above``: the words already on the card (the description), not repeated."""
     label = ACTION_LABELS.get(event.action)
     what = _(label) if label else event.action
     actor = actor_label(event.actor)
-    when = event.at.astimezone(settings.program.tz).strftime("%d/%m %H:%M")
+    when = long_moment(event.at, settings.program.tz)
     line = f"• {when} {html.escape(actor)}: {what}"
-    if event.note and event.note.strip() != (told_above or "").strip():
-        line += f" — {html.escape(event.note[:200])}"
+    note = event_note(event)
+    if note and note.strip() != (told_above or "").strip():
+        line += f" — {html.escape(note[:200])}"
     return line
 
 

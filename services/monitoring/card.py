@@ -24,6 +24,7 @@ from db.enums import CheckinDueState, OnboardingState, Role
 from db.models import Case, Checkin, CheckinDue, FieldWorker, Photo, Recipient, TelegramAccount, Visit, VisitDue
 from services.cases.transitions import OPEN_STATES
 from services.checkins import SALES_BRACKETS
+from services.dates import long_date
 from services.i18n_labels import business_status_label, business_type_label, case_kind_label, case_state_label
 from services.monitoring.risk import Risk, next_visit_day, risk_line, risk_scores
 
@@ -158,9 +159,7 @@ async def load_card(session: AsyncSession, recipient: Recipient, *, now: datetim
 
 
 def _day(moment: datetime | date, settings: Settings) -> str:
-    if isinstance(moment, datetime):
-        moment = moment.astimezone(settings.program.tz).date()
-    return moment.strftime("%d/%m/%Y")
+    return long_date(moment, settings.program.tz)
 
 
 def sales_label(code: str | None) -> str | None:

@@ -35,6 +35,7 @@ from db.claims import claim_rows
 from db.enums import BusinessStatus
 from db.models import Case, FieldWorker, Kecamatan, OutboxMessage, Recipient, TelegramAccount, Visit, VisitDue
 from services.cases.notify import staff_accounts
+from services.dates import long_date
 from services.i18n_labels import case_state_label
 from services.monitoring.risk import next_visit_day, risk_icon, risk_scores, why
 from services.outgoing import outbox
@@ -119,7 +120,7 @@ def weekly_list_text(rows, risks, *, settings: Settings, now: datetime, kecamata
         due = plan.planned_on or plan.due_at.astimezone(tz).date()
         late = " ⏰" if plan.due_at < now else ""
         lines.append(f"{n}. {risk_icon(risk, settings)} <b>{html.escape(recipient.name)}</b>, "
-                     f"{html.escape(recipient.desa or '-')} · {due.strftime('%d/%m')}{late}\n    "
+                     f"{html.escape(recipient.desa or '-')} · {long_date(due)}{late}\n    "
                      + html.escape(_("risk {score}: {why}").format(score=risk.score, why=why(risk))))
     if len(rows) > LIST_BUTTONS:
         lines.append(_("…and {n} more: /penerima shows them all (filter: visit due).").format(
@@ -247,7 +248,7 @@ def overdue_text(late, *, now: datetime, settings: Settings) -> list[str]:  # ty
 
 
 def visit_notice_text(visit: Visit, case: Case, worker: FieldWorker | None, settings: Settings) -> str:
-    day = visit.visited_at.astimezone(settings.program.tz).strftime("%d-%m-%Y")
+    day = long_date(visit.visited_at, settings.program.tz)
     who = html.escape(worker.name) if worker else _("Your TKSK")
     text = _("🏠 {who} visited you on {day} about your report {number}. Thank you for receiving them.").format(
         who=who, day=day, number=html.escape(case.number))

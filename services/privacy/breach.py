@@ -19,6 +19,7 @@ from bot.config import Settings
 from db.models import Kabupaten, Kecamatan, PrivacyBreach, PrivacyBreachPerson, Recipient, TelegramAccount
 from services.audit import audit
 from services.clock import Clock
+from services.dates import Gettext, indonesian, long_moment
 from services.outgoing.priority import Priority
 from services.privacy import messages
 from services.privacy.language import locale_of, speaking
@@ -84,8 +85,8 @@ async def record_breach(
     return breach
 
 
-def _when(moment: datetime | None, settings: Settings) -> str:
-    return "-" if moment is None else moment.astimezone(settings.program.tz).strftime("%d-%m-%Y %H:%M")
+def _when(moment: datetime | None, settings: Settings, gettext: Gettext | None = None) -> str:
+    return "-" if moment is None else long_moment(moment, settings.program.tz, gettext=gettext)
 
 
 def person_notice(breach: PrivacyBreach, settings: Settings) -> str:
@@ -116,9 +117,9 @@ def authority_notice(breach: PrivacyBreach, settings: Settings, *, told: int, no
         "Dari: Dinas Sosial Provinsi Kalimantan Timur (pengendali data pribadi), program UEP",
         f"Perihal: Pemberitahuan kegagalan pelindungan data pribadi (UU 27/2022 Pasal 46), insiden #{breach.id}",
         "",
-        f"Waktu kejadian: {_when(breach.occurred_at, settings)} WITA",
-        f"Waktu diketahui: {_when(breach.discovered_at, settings)} WITA",
-        f"Batas pemberitahuan (3 x 24 jam): {_when(breach.notify_due_at, settings)} WITA",
+        f"Waktu kejadian: {_when(breach.occurred_at, settings, indonesian())} WITA",
+        f"Waktu diketahui: {_when(breach.discovered_at, settings, indonesian())} WITA",
+        f"Batas pemberitahuan (3 x 24 jam): {_when(breach.notify_due_at, settings, indonesian())} WITA",
         f"Uraian: {breach.description}",
         f"Data pribadi yang terungkap: {breach.data_kinds or '-'}",
         f"Jumlah subjek data terdampak: {breach.affected_count}",

@@ -40,6 +40,7 @@ from db.models import (
     Visit,
 )
 from services.crypto import NikCipher, mask_nik
+from services.dates import long_date, long_moment
 from services.i18n_labels import business_status_label, business_type_label, case_kind_label, case_state_label
 
 
@@ -179,8 +180,8 @@ def _when(value: str | None, settings: Settings) -> str:
         return "-"
     moment = datetime.fromisoformat(value)
     if isinstance(moment, datetime) and moment.tzinfo is not None:
-        return moment.astimezone(settings.program.tz).strftime("%d-%m-%Y %H:%M")
-    return moment.strftime("%d-%m-%Y")
+        return long_moment(moment, settings.program.tz)
+    return long_date(moment.date())
 
 
 def _plain(text: str) -> str:

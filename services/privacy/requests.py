@@ -36,6 +36,7 @@ from db.models import PrivacyRequest, Recipient, Reminder, Staff, TelegramAccoun
 from services.audit import audit
 from services.clock import Clock
 from services.crypto import mask_nik
+from services.dates import long_moment
 from services.privacy import messages
 from services.privacy.kept import kept_after
 from services.privacy.language import locale_of, speaking
@@ -84,7 +85,7 @@ def state_label(state: str) -> str:
 
 
 def wita(moment: datetime, settings: Settings) -> str:
-    return moment.astimezone(settings.program.tz).strftime("%d-%m-%Y %H:%M")
+    return long_moment(moment, settings.program.tz)
 
 
 def _actor_of(account: TelegramAccount) -> str:

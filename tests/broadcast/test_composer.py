@@ -193,9 +193,9 @@ async def test_schedule_at_a_wita_time(sandbox: SandboxRun, fast: AppContext, wo
     await staff.send("01-03-2026 08:00")
     await staff.wait_for("sudah lewat")
     await staff.send("03-03-2026 08:00")  # WITA = 00:00 UTC
-    await staff.wait_for("03-03-2026 08:00 WITA")
+    await staff.wait_for("Selasa, 3 Mar 2026 08:00 WITA")
     await staff.press("✅ Ya, jadwalkan")
-    await staff.wait_for("dijadwalkan pada 03-03-2026 08:00 WITA")
+    await staff.wait_for("dijadwalkan pada Selasa, 3 Mar 2026 08:00 WITA")
     await sandbox.settle()  # the update commits just after its last message
     async with fast.session_factory() as s:
         b = (await s.execute(select(Broadcast))).scalar_one()

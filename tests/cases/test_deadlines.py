@@ -120,7 +120,7 @@ async def test_resolve_reminder_then_overdue(sandbox: SandboxRun, people: People
     assert (await _tick(sandbox, wita(6, 8, 59)))["case_deadlines"] == 0
     assert (await _tick(sandbox, wita(6, 9)))["case_deadlines"] == 1
     reminder = await people.tksk.wait_for("Pengingat")
-    assert case.number in reminder.text and "07/03 09:00 WITA" in reminder.text
+    assert case.number in reminder.text and "Sabtu, 7 Mar 2026 09:00 WITA" in reminder.text
     c = await _case(ctx, case.id)
     assert c.resolve_reminded_at == wita(6, 9) and not c.overdue
     assert (await _tick(sandbox, wita(7, 8, 59)))["case_deadlines"] == 0

@@ -62,10 +62,10 @@ async def test_take_call_visit_resolve_and_reopen(sandbox: SandboxRun, people: P
     await tksk.press("🏠 Rencanakan kunjungan", message=alert)
     picker = await tksk.wait_for("hari apa Anda berkunjung")
     assert picker.message_id == alert.message_id, "the day is asked on the card: no second card, no stale one"
-    assert picker.buttons[:2] == ["Hari ini 02/03", "Besok 03/03"] and "Rab 04/03" in picker.buttons
-    await tksk.press("Rab 04/03", message=picker)
+    assert picker.buttons[:2] == ["Hari ini, 2 Mar", "Besok, 3 Mar"] and "Rabu, 4 Mar" in picker.buttons
+    await tksk.press("Rabu, 4 Mar", message=picker)
     planned = await tksk.wait_for("Kunjungan untuk kasus")
-    assert planned.message_id == alert.message_id and "Rab 04/03" not in planned.buttons
+    assert planned.message_id == alert.message_id and "Rabu, 4 Mar" not in planned.buttons
     visit = await siti.wait_for("akan berkunjung")
     assert "Rabu, 4 Mar 2026" in visit.text, "a stored notice carries the date itself (#17 §4)"
     assert (await _case(sandbox, number, CaseState.VISIT_PLANNED)).visit_planned_for.isoformat() == "2026-03-04"

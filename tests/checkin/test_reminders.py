@@ -45,7 +45,7 @@ async def test_each_step_at_eight_wita_then_missed_and_one_digest(sandbox: Sandb
     await tick(sandbox, "2026-03-06T07:59")
     assert reminders_to(world.siti) == []
     await tick(sandbox, "2026-03-06T08:00")
-    assert len(reminders_to(world.siti)) == 1 and "06-03-2026" in reminders_to(world.siti)[0]
+    assert len(reminders_to(world.siti)) == 1 and "Jumat, 6 Mar 2026" in reminders_to(world.siti)[0]
     assert world.siti.last.buttons == ["📋 Lapor sekarang"]
     await tick(sandbox, "2026-03-07T12:00")
     assert len(reminders_to(world.siti)) == 1

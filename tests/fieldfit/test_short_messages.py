@@ -79,7 +79,7 @@ async def test_one_date_style_and_a_stored_notice_stays_true(sandbox: SandboxRun
     await siti.wait_for("sedang menanganinya")
     await tksk.press("🏠 Rencanakan kunjungan", message=alert)
     picker = await tksk.wait_for("hari apa Anda berkunjung")
-    await tksk.press("Besok 03/03", message=picker)
+    await tksk.press("Besok, 3 Mar", message=picker)
     visit = await siti.wait_for("akan berkunjung")
     assert "Selasa, 3 Mar 2026" in visit.text and "Besok" not in visit.text and "besok" not in visit.text
     assert LONG_DATE.search(visit.text), visit.text

@@ -84,8 +84,8 @@ async def test_digest_has_call_and_plan_a_visit_buttons(sandbox: SandboxRun, peo
     await people.tksk.wait_for("+6281234567890")
     await people.tksk.press("🏠 Rencanakan kunjungan", message=digest)
     picker = await people.tksk.wait_for("hari apa Anda berkunjung")
-    await people.tksk.press("Besok 03/03", message=picker)
-    await people.tksk.wait_for("direncanakan Besok 03/03")
+    await people.tksk.press("Besok, 3 Mar", message=picker)
+    await people.tksk.wait_for("direncanakan Selasa, 3 Mar 2026")
     for _ in range(250):  # the press's transaction commits just after its reply
         async with ctx.session_factory() as s:
             plan = await s.scalar(select(VisitDue).where(VisitDue.recipient_id == world.recipient.id))

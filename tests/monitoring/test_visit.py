@@ -67,7 +67,7 @@ async def _report_visit(worker: Person, card: Any, *, location: bool, obstacles:
     await worker.wait_for("Saran apa")
     await worker.send("Tambah menu minuman dingin")
     await worker.wait_for("Kapan kunjungan berikutnya")
-    await worker.press("30 hari lagi (01/04)")
+    await worker.press("30 hari lagi (Rabu, 1 Apr)")
     return await worker.wait_for("Periksa laporan kunjungan")
 
 
@@ -171,7 +171,7 @@ async def test_visit_moves_a_planned_case_on_and_the_recipient_is_told(
 
     tksk, siti = people.tksk, people.siti
     card = await _open_card(tksk)
-    assert "dijadwalkan 02/03/2026" in card.text
+    assert "dijadwalkan Senin, 2 Mar 2026" in card.text
     # From the case in "visit planned" (/kasus → the case card) straight to its visit report.
     await tksk.send("/kasus")
     cases = await tksk.wait_for("Kasus terbuka di Palaran")

@@ -103,7 +103,7 @@ async def test_wrong_nik_and_wrong_date_look_the_same_and_lock_after_five(sandbo
         await person.wait_for(NO_MATCH)
     await person.command("start", f"{NIK} 02-01-1970")
     locked = await person.wait_for("terlalu banyak percobaan")
-    assert "hubungi TKSK" in locked.text and "03-03-2026 09:00 WITA" in locked.text
+    assert "hubungi TKSK" in locked.text and "Selasa, 3 Mar 2026 09:00 WITA" in locked.text
     await person.command("start", f"{NIK} 17-05-1980")  # even the right pair, during the lockout
     await person.wait_for("terlalu banyak percobaan")
     await sandbox.settle()
@@ -317,7 +317,7 @@ async def test_aid_not_delivered_yet_waits_for_the_roster(sandbox: SandboxRun) -
     await person.wait_for("Langkah terakhir")
     await person.send_photo()
     done = await person.wait_for("Pendaftaran selesai")
-    assert "15-03-2026" in done.text  # first check-in 14 days after the aid date, 08:00 WITA
+    assert "Minggu, 15 Mar 2026" in done.text  # first check-in 14 days after the aid date, 08:00 WITA
 
 
 async def test_restart_in_the_middle_resumes(sandbox: SandboxRun) -> None:
@@ -360,7 +360,7 @@ async def test_privacy_withdrawal(sandbox: SandboxRun) -> None:
     assert await _count(sandbox, Reminder, Reminder.recipient_id == r.id, Reminder.status == ReminderStatus.PENDING)
     await person.command("privasi")
     terms = await person.wait_for("Hak Anda")
-    assert "Anda menyetujui pada 02-03-2026" in terms.text
+    assert "Anda menyetujui pada Senin, 2 Mar 2026" in terms.text
     await person.press("🚪 Tarik persetujuan saya")
     sure = await person.wait_for("Anda yakin?")
     assert "tetap disimpan Dinas Sosial" in sure.text

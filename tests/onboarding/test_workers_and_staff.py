@@ -143,7 +143,7 @@ async def test_penerima_lists_pages_searches_and_masks(sandbox: SandboxRun) -> N
     await tksk.wait_for("halaman 2 dari 3")
     await tksk.press("▶️")
     page3 = await tksk.wait_for("halaman 3 dari 3")
-    assert "Zaenab Aktif" in page3.text and "aktif · laporan terakhir: 02-03-2026" in page3.text
+    assert "Zaenab Aktif" in page3.text and "aktif · laporan terakhir: Senin, 2 Mar 2026" in page3.text
     assert not any("Zaenab" in b for b in page3.buttons), "no invitation button for someone who joined"
     await tksk.send("warga 1")
     found = await tksk.wait_for("cari:")

@@ -132,7 +132,7 @@ async def test_handover_receipt_and_bast(sandbox: SandboxRun, tmp_path: Path) ->
     await rusmini.wait_for("Langkah terakhir")
     await rusmini.send_photo()
     finished = await rusmini.wait_for("Pendaftaran selesai")
-    assert "16-03-2026" in finished.text  # first check-in 14 days after the hand-over date
+    assert "Senin, 16 Mar 2026" in finished.text  # first check-in 14 days after the hand-over date
 
     # The BAST from the bot: an admin gets the full NIK (audited), a caseworker a masked one.
     admin, caseworker = sandbox.person(ADMIN_TG, "Ani"), sandbox.person(CASE_TG, "Budi")

@@ -171,7 +171,7 @@ async def test_breach_record_notify_in_each_language_and_the_clock(
     assert "2 notices queued" in out and "0 affected people have no linked account" in out
     text = letter.read_text()
     assert "Kepada: Lembaga Pelindungan Data Pribadi" in text and "Jumlah subjek data terdampak: 2" in text
-    assert "Batas pemberitahuan (3 x 24 jam): 05-03-2026 08:30 WITA" in text
+    assert "Batas pemberitahuan (3 x 24 jam): Kamis, 5 Mar 2026 08:30 WITA" in text
     await tick(sandbox, start + timedelta(hours=49))
     notice = await people.siti.wait_for("Pemberitahuan tentang data Anda")
     assert "e-mailed to a wrong address" in notice.text and "ppdp@example.go.id" in notice.text
