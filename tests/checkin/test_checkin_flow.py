@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from bot.context import AppContext
 from db.enums import BusinessStatus, CaseKind, CheckinDueState, PhotoStatus
 from db.models import BusinessStatusChange, Case, Checkin, CheckinDue, Photo
+from sandbox.events import USER_UPDATE
 from sandbox.media import make_jpeg
 from sandbox.runner import SandboxRun
 from tests.checkin.conftest import World, recipient
@@ -47,9 +48,15 @@ async def running_checkin(person, jpeg: bytes | None = None) -> int:  # type: ig
 
 async def test_running_checkin_with_one_photo_in_seven_taps(sandbox: SandboxRun, world: World) -> None:
     ctx = sandbox.ctx
+    start = sandbox.emulator.world.events.last_seq
     taps = await running_checkin(world.siti)
     await sandbox.settle()
     assert taps == 7  # the target is at most eight
+    # Counted by the emulator too: every message and press the person sent.
+    counted = sum(1 for ev in sandbox.emulator.world.events.since(start)
+                  if ev.kind == USER_UPDATE and ev.chat_id == world.siti.id)
+    assert counted == taps
+    print(f"\nFIGURE taps for a check-in with one photo (menu to thank-you): {counted}")
     await sandbox.settle()
     photos = await wait_photos_stored(ctx, 1)
     assert photos[0].sha256 and photos[0].phash and photos[0].path

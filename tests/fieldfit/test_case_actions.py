@@ -83,3 +83,26 @@ async def test_an_old_card_follows_the_case(sandbox: SandboxRun, people: People)
         shown = tksk.chat.messages[message_id]
         assert "Diteruskan ke Dinas Sosial" in shown.content, shown.content
         assert "✅ Selesai" not in shown.buttons and "⏫ Teruskan ke Dinas Sosial" not in shown.buttons
+
+
+async def test_taps_to_pass_a_case_on_with_a_preset_reason(sandbox: SandboxRun, people: People) -> None:
+    """The TKSK's taps: ⏫, a preset reason, ✅ Yes = 3 (one more than before, the price of asking first)."""
+    from sandbox.events import USER_UPDATE
+
+    siti, tksk = people.siti, people.tksk
+    number = await report(siti)
+    alert = await tksk.wait_for(number)
+    start = sandbox.emulator.world.events.last_seq
+    await tksk.press("⏫ Teruskan ke Dinas Sosial", message=alert)
+    await tksk.press("Penerima tidak bisa saya hubungi", message=await tksk.wait_for("kenapa diteruskan"))
+    await tksk.press("✅ Ya, teruskan", message=await tksk.wait_for("Teruskan kasus"))
+    await tksk.wait_for(lambda m: m.message_id == alert.message_id and "Diteruskan ke Dinas Sosial" in m.content)
+    taps = sum(1 for ev in sandbox.emulator.world.events.since(start)
+               if ev.kind == USER_UPDATE and ev.chat_id == tksk.id)
+    assert taps == 3
+    print(f"\nFIGURE TKSK taps to pass a case to Dinas Sosial with a preset reason: {taps}")
+    case = await case_when(sandbox.ctx, (await _case(sandbox, number)).id, lambda c: c.state == CaseState.WITH_DISSOS)
+    async with sandbox.ctx.session_factory() as s:
+        note = await s.scalar(select(CaseEvent.note).where(CaseEvent.case_id == case.id,
+                                                           CaseEvent.action == "escalate"))
+    assert note == "Penerima tidak bisa saya hubungi"

@@ -63,6 +63,8 @@ async def test_voice_note_at_the_menu_becomes_a_problem_in_three_taps(sandbox: S
     done = await siti.wait_for("tersimpan dengan nomor")
     assert user_actions(sandbox, siti, after_voice) == 3, "report as a problem, kind, urgency"
     assert user_actions(sandbox, siti, start) == 4, "the voice note and three taps"
+    print(f"\nFIGURE taps for a problem by voice from the main menu: {user_actions(sandbox, siti, after_voice)} "
+          f"after the voice note ({user_actions(sandbox, siti, start)} with it)")
     [case] = await cases(sandbox.ctx)
     assert case.voice_file_id and case.kind == "capital" and case.urgency == "normal" and case.number in done.text
     await tksk.wait_for(case.number)

@@ -35,6 +35,7 @@ async def test_invitation_to_main_menu_in_six_taps(sandbox: SandboxRun) -> None:
     link = LINK_RE.search(invite.caption).group(0)  # type: ignore[union-attr]
 
     siti = CountingPerson(sandbox.person(700002, "Siti", phone="+62 812-3456-7890"))
+    start = sandbox.emulator.world.events.last_seq
     await siti.open_link(link)
     consent = await siti.wait_for("Apakah Anda setuju?")
     # A short summary (#17 §4); the full text is behind "📄 Baca selengkapnya" (tests/fieldfit).
@@ -58,6 +59,12 @@ async def test_invitation_to_main_menu_in_six_taps(sandbox: SandboxRun) -> None:
 
     # Six taps: open link, agree, share contact, profile right, all received, photo.
     assert siti.taps == 6, siti.log
+    from sandbox.events import USER_UPDATE
+
+    counted = sum(1 for ev in sandbox.emulator.world.events.since(start)
+                  if ev.kind == USER_UPDATE and ev.chat_id == 700002)
+    assert counted == siti.taps, "counted by the emulator too"
+    print(f"\nFIGURE taps from the invitation link to the main menu: {siti.taps}")
     await tksk.wait_for("sudah bergabung di bot")
 
     await sandbox.settle()
