@@ -28,7 +28,7 @@ from bot.config import Settings
 from bot.context import AppContext
 from db.enums import CaseState
 from db.models import Case
-from services.cases.notify import alert_later, owners, staff_accounts, tell_recipient
+from services.cases.notify import alert_later, owners, retire_cards, staff_accounts, tell_recipient
 from services.cases.transitions import (
     OPEN_STATES,
     SYSTEM_ACTOR,
@@ -125,6 +125,8 @@ async def sweep(ctx: AppContext, action: Action, now: datetime) -> int:
                     applied = await apply(session, case_id, action, SYSTEM_ACTOR, now=now, settings=ctx.settings)
                 except CaseActionRefused:
                     continue
+                if applied.changed_state:  # e.g. not taken in time: the TKSK's card loses its Take button
+                    await retire_cards(session, None, applied.case, applied.event, now=now, settings=ctx.settings)
                 follow_up = _FOLLOW_UPS.get(action)
                 if follow_up is not None:
                     await follow_up(session, applied, now, ctx.settings)

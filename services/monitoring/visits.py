@@ -27,7 +27,7 @@ from db.enums import BusinessStatus, CaseKind, CaseState, Role, Urgency
 from db.models import Case, Recipient, TelegramAccount, Visit, VisitDue
 from services.audit import audit
 from services.cases import open_case
-from services.cases.notify import account_of_recipient
+from services.cases.notify import account_of_recipient, retire_cards
 from services.cases.transitions import Action, Actor, apply
 from services.checkins import CheckinAnswers, current_period, submit_checkin
 from services.clock import FrozenClock
@@ -187,6 +187,7 @@ async def _move_planned_case(session: AsyncSession, account: TelegramAccount, re
         return None
     applied = await apply(session, case_id, Action.VISITED, Actor.of(account), now=now, settings=settings,
                           note=visit.advice)
+    await retire_cards(session, None, applied.case, applied.event, now=now, settings=settings)
     visit.case_id = case_id
     target = await account_of_recipient(session, recipient.id)
     if target is not None and target.blocked_at is None:

@@ -106,3 +106,24 @@ async def test_taps_to_pass_a_case_on_with_a_preset_reason(sandbox: SandboxRun, 
         note = await s.scalar(select(CaseEvent.note).where(CaseEvent.case_id == case.id,
                                                            CaseEvent.action == "escalate"))
     assert note == "Penerima tidak bisa saya hubungi"
+
+
+async def test_the_scan_passing_a_case_on_edits_the_tksk_card(sandbox: SandboxRun, people: People) -> None:
+    """Not taken in time: the deadline scan passes the case to Dinas Sosial, and the TKSK's alert card shows
+    that, without the Take button (a press on it would only be refused)."""
+    from datetime import timedelta
+
+    from scheduler.runner import run_due
+
+    siti, tksk = people.siti, people.tksk
+    number = await report(siti)
+    alert = await tksk.wait_for(number)
+    assert "✋ Ambil" in alert.buttons
+    await sandbox.settle()
+    later = sandbox.ctx.clock.now() + timedelta(hours=25)
+    sandbox.ctx.clock.set(later)  # type: ignore[attr-defined]
+    assert (await run_due(sandbox.ctx, sandbox.app.messenger, later))["case_deadlines"] == 1
+    await sandbox.settle()
+    card = tksk.chat.messages[alert.message_id]
+    assert "Diperbarui" in card.content and "Diteruskan ke Dinas Sosial" in card.content, card.content
+    assert "✋ Ambil" not in card.buttons and "⏫ Teruskan ke Dinas Sosial" not in card.buttons
