@@ -36,6 +36,8 @@ async def web_desk(app: BotApp) -> None:
 @background_worker
 async def outbox_sender(app: BotApp) -> None:
     """The outbox sender (services/outgoing/outbox.py): woken by each commit that writes outbox rows."""
+    import scheduler.jobs  # noqa: F401  (the modules that register the outbox kinds' refreshers and fallbacks)
+
     sender = OutboxSender(app.ctx, app.messenger)
     app.outbox = sender  # type: ignore[attr-defined]  (tests run it after moving the clock)
     await sender.run()

@@ -1,10 +1,11 @@
 """Onboarding scan: recipients waiting for their aid (``AID_WAITING``) whose roster row has since got an aid date
 (a roster re-import) are invited to confirm receipt.
 
-Each recipient is claimed by moving them to ``AID_RECEIPT`` in the same transaction as the send (rows locked
-with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so the invitation goes out once. A transient send failure
-(429, network) rolls the move back for the next tick; a blocked bot (403) keeps the move: the person finds the
-step with /start when they come back.
+Each recipient is claimed by moving them to ``AID_RECEIPT`` in the same transaction that queues the invitation
+in the outbox (rows locked with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so the invitation is queued once and
+sent after the commit. A transient send failure (429, network) is retried from the outbox row; a blocked bot
+(403) keeps the move: the person finds the step with /start when they come back. An invitation whose person
+has left the receipt step before it went (they found it with /start and answered) is not sent.
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.messenger import SendOutcome
 from db.enums import OnboardingState
-from db.models import Recipient, TelegramAccount
+from db.models import OutboxMessage, Recipient, TelegramAccount
 from scheduler.tasks import TaskRun, scan_task
+from services.outgoing.outbox import Refreshed, enqueue, refresher
+from services.outgoing.priority import Priority
 
 log = logging.getLogger("uep.scheduler.onboarding")
+AID_INVITE_KIND = "aid_receipt_invite"
 
 
 @scan_task("onboarding_aid_arrived")
@@ -57,11 +61,19 @@ async def invite_to_aid_receipt(run: TaskRun) -> int:
                 with run.messenger.speaking_to(account):
                     text, markup = aid_prompt(package)
                     text = _("📦 Good news: your aid is now recorded as handed over.") + "\n\n" + text
-                    result = await run.messenger.send(account, text, reply_markup=markup)
-                if result.outcome is SendOutcome.RETRY:
-                    await session.rollback()
-                    log.info("recipient %s: aid invitation postponed (%s)", recipient_id, result.error)
-                    continue
+                await enqueue(session, account=account, kind=AID_INVITE_KIND, text=text, reply_markup=markup,
+                              priority=Priority.ROUTINE, payload={"recipient_id": recipient.id},
+                              dedupe_key=f"{AID_INVITE_KIND}:{recipient.id}:{recipient.aid_date.isoformat()}")
             await session.commit()
             handled += 1
     return handled
+
+
+@refresher(AID_INVITE_KIND)
+async def _refresh_invite(session: AsyncSession, row: OutboxMessage, account: TelegramAccount,
+                          **_: object) -> Refreshed | None:
+    """Not sent when the person has left the receipt step since it was queued (they answered it already)."""
+    recipient = await session.get(Recipient, (row.payload or {}).get("recipient_id", 0))
+    if recipient is None or recipient.onboarding_state != OnboardingState.AID_RECEIPT:
+        return None
+    return Refreshed(row.text, row.reply_markup)

@@ -1,16 +1,22 @@
-"""Scan tasks of check-ins: reminders and missed periods, the TKSK's daily digest, photo downloads."""
+"""Scan tasks of check-ins: reminders and missed periods, the TKSK's daily digest (both queued in the outbox,
+which sends them after the commit), photo downloads."""
 
 from __future__ import annotations
 
 from scheduler.tasks import TaskRun, scan_task
 from services.photos import process_photos
-from services.reminders import send_due_reminders, send_missed_digests
+from services.reminders import pending_reminders, send_due_reminders, send_missed_digests
 
 
 @scan_task("checkin_reminders")
 async def checkin_reminders(run: TaskRun) -> int:
-    # As many as the pacer can send in most of one scan interval; the rest go in the next ticks.
-    limit = run.ctx.pacer.budget(run.ctx.settings.scheduler.scan_interval_seconds)
+    # The outbox sends them: queue about what the pacer can send in most of one scan interval, less what is
+    # still waiting there; the rest go in the next ticks.
+    async with run.ctx.session_factory() as session:
+        waiting = await pending_reminders(session)
+    limit = run.ctx.pacer.budget(run.ctx.settings.scheduler.scan_interval_seconds) - waiting
+    if limit <= 0:
+        return 0
     return await send_due_reminders(run.ctx, run.messenger, run.now, limit=limit)
 
 

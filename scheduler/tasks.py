@@ -25,18 +25,23 @@ class TaskRun:
 ScanTask = Callable[[TaskRun], Awaitable[int]]
 
 _TASKS: dict[str, ScanTask] = {}
+_LAST: set[str] = set()
 
 
-def scan_task(name: str) -> Callable[[ScanTask], ScanTask]:
+def scan_task(name: str, *, last: bool = False) -> Callable[[ScanTask], ScanTask]:
+    """Register a scan task; ``last``: after all the others (the outbox, which sends what they queued)."""
     def register(func: ScanTask) -> ScanTask:
         _TASKS[name] = func
+        if last:
+            _LAST.add(name)
         return func
 
     return register
 
 
 def registered_tasks() -> dict[str, ScanTask]:
-    """Import the modules that register tasks, then return them in registration order."""
+    """Import the modules that register tasks, then return them in registration order (``last`` ones last)."""
     import scheduler.jobs  # noqa: F401
 
-    return dict(_TASKS)
+    order = [n for n in _TASKS if n not in _LAST] + [n for n in _TASKS if n in _LAST]
+    return {name: _TASKS[name] for name in order}

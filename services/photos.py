@@ -138,20 +138,40 @@ class StoreOutcome:
     checkin_id: int | None = None
 
 
-async def download_and_store(bot: Bot, session: AsyncSession, photo: Photo, *, settings: Settings,
-                             now: datetime) -> StoreOutcome:
-    """Fetch one pending photo. On failure the row is rescheduled with backoff; the caller commits."""
-    photo.attempts += 1
+@dataclass(slots=True)
+class Fetched:
+    """What getFile and the download gave for one photo (no database involved)."""
+
+    data: bytes | None = None
+    phash: str | None = None
+    too_large: bool = False
+    error: BaseException | None = None
+
+
+async def fetch(bot: Bot, file_id: str, *, settings: Settings) -> Fetched:
+    """getFile, download and hash one photo: Telegram requests, so never called inside a transaction."""
     try:
-        file = await bot.get_file(photo.file_id)
+        file = await bot.get_file(file_id)
         if file.file_size is not None and file.file_size > settings.storage.max_download_bytes:
-            photo.status, photo.next_attempt_at = PhotoStatus.TOO_LARGE, None
-            return StoreOutcome(photo.id, False)
+            return Fetched(too_large=True)
         buffer = io.BytesIO()
         await bot.download_file(file.file_path, destination=buffer, timeout=60)
         data = buffer.getvalue()
         phash = await asyncio.to_thread(perceptual_hash, data)
     except (TelegramAPIError, TimeoutError, OSError, UnidentifiedImageError) as exc:
+        return Fetched(error=exc)
+    return Fetched(data=data, phash=phash)
+
+
+async def store_fetched(session: AsyncSession, photo: Photo, fetched: Fetched, *, settings: Settings,
+                        now: datetime) -> StoreOutcome:
+    """Record one download in the caller's transaction. On failure the row is rescheduled with backoff."""
+    photo.attempts += 1
+    if fetched.too_large:
+        photo.status, photo.next_attempt_at = PhotoStatus.TOO_LARGE, None
+        return StoreOutcome(photo.id, False)
+    if fetched.error is not None or fetched.data is None:
+        exc = fetched.error
         permanent = isinstance(exc, TelegramBadRequest | UnidentifiedImageError) and photo.attempts >= 3
         if permanent or photo.attempts >= MAX_ATTEMPTS:
             photo.status, photo.next_attempt_at = PhotoStatus.FAILED, None
@@ -160,6 +180,7 @@ async def download_and_store(bot: Bot, session: AsyncSession, photo: Photo, *, s
             photo.next_attempt_at = now + timedelta(minutes=2 ** photo.attempts)
         log.info("photo %s download failed (attempt %s): %s", photo.id, photo.attempts, type(exc).__name__)
         return StoreOutcome(photo.id, False)
+    data, phash = fetched.data, fetched.phash
     sha = hashlib.sha256(data).hexdigest()
     path = media_path(Path(settings.storage.media_dir), sha)
     if not path.exists():
@@ -229,10 +250,18 @@ async def claim_due(session_factory: async_sessionmaker[AsyncSession], now: date
 
 async def process_photos(bot: Bot, session_factory: async_sessionmaker[AsyncSession], *, settings: Settings,
                          now: datetime, limit: int, photo_ids: Sequence[int] | None = None) -> list[StoreOutcome]:
+    """Download the due photos (or ``photo_ids``): each read, fetched from Telegram with no transaction open,
+    then recorded in a short transaction of its own."""
     outcomes: list[StoreOutcome] = []
     for photo_id in await claim_due(session_factory, now, limit, photo_ids):
+        async with session_factory() as session:
+            file_id = await session.scalar(
+                select(Photo.file_id).where(Photo.id == photo_id, Photo.status == PhotoStatus.PENDING))
+        if file_id is None:
+            continue
+        fetched = await fetch(bot, file_id, settings=settings)
         async with session_factory.begin() as session:
             photo = await session.get(Photo, photo_id)
             if photo is not None and photo.status == PhotoStatus.PENDING:
-                outcomes.append(await download_and_store(bot, session, photo, settings=settings, now=now))
+                outcomes.append(await store_fetched(session, photo, fetched, settings=settings, now=now))
     return outcomes

@@ -1,11 +1,18 @@
-"""Check-in reminders and missed check-ins, sent by the scan job.
+"""Check-in reminders and missed check-ins, handled by the scan job; what they tell goes through the outbox.
 
-Each reminder is a row with a due time and a unique key (recipient, period, step), so it is sent at most once.
-Rows are claimed with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) so several bot processes never
-double-send. After downtime several steps of one period may be overdue at once: only the latest goes out, the
-older ones are skipped, so nobody gets a burst of stale reminders. Nothing is sent to a recipient in quiet hours.
+Each reminder is a row with a due time and a unique key (recipient, period, step), so it is handled at most
+once. Rows are claimed with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) so several bot processes never
+handle one twice. A due reminder becomes an outbox row (services/outgoing/outbox.py, priority ROUTINE, unique
+key ``reminder:<id>``) in the transaction that marks it ``sent``; the outbox sender sends it after the commit,
+paced, retried from its row, and no Telegram request is made while the scan's transaction is open.
+After downtime several steps of one period may be overdue at once: only the latest goes out, the older ones
+are skipped, so nobody gets a burst of stale reminders. Nothing is sent to a recipient in quiet hours. Just
+before the outbox sends it, a reminder is checked again (:func:`_refresh_reminder`): dropped when the period
+was reported or closed meanwhile, or a later step was queued, put off when the quiet hours have begun. A
+reminder refused with 403 tells the TKSK that the person is unreachable (:func:`_reminder_undeliverable`).
 The ``checkin_missed`` row closes a period nobody reported for: the period counts as missed, the business
-status becomes unknown, the next period is scheduled, and the TKSK hears of it in their daily digest.
+status becomes unknown, the next period is scheduled, and the TKSK hears of it in their daily digest (one
+outbox row per part, written in the transaction that marks the periods digested).
 """
 
 from __future__ import annotations
@@ -23,14 +30,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.context import AppContext
-from bot.messenger import Messenger, SendOutcome
+from bot.messenger import Messenger
 from db.claims import claim_rows
 from db.enums import BusinessStatus, CheckinDueState, ReminderStatus
-from db.models import Checkin, CheckinDue, Photo, Recipient, Reminder, TelegramAccount
+from db.models import Checkin, CheckinDue, OutboxMessage, Photo, Recipient, Reminder, TelegramAccount
 from services.cases import tksk_account_of
 from services.checkins import set_business_status
 from services.dates import long_date
-from services.outgoing.outbox import enqueue
+from services.outgoing.outbox import PENDING, Postponed, Refreshed, enqueue, on_undeliverable, refresher
 from services.outgoing.priority import Priority
 from services.photos import REUSE_NOTICE_KIND
 from services.schedule import MISSED_KIND, REMINDER_KIND, outside_quiet_hours, schedule_next_checkin
@@ -38,8 +45,8 @@ from services.schedule import MISSED_KIND, REMINDER_KIND, outside_quiet_hours, s
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)
 KINDS = (REMINDER_KIND, MISSED_KIND, REUSE_NOTICE_KIND)
-MAX_ATTEMPTS = 5
-# People whose reminders are handled at the same time (each holds one database session while it waits its turn).
+DIGEST_KIND = "missed_digest"  # outbox rows of the TKSK's daily digest
+# People whose reminders are handled at the same time (each holds one database session).
 SEND_CONCURRENCY = 4
 
 
@@ -172,36 +179,85 @@ async def _handle(session: AsyncSession, messenger: Messenger, row: Reminder, *,
     if account is None or account.blocked_at is not None:
         row.status, row.error = ReminderStatus.SKIPPED, "not reachable"
         return
-    was_reachable = recipient.unreachable_since is None
     with messenger.speaking_to(account):
-        day = long_date(due.due_at, settings.program.tz)
-        if row.step == 0:
-            text = _("📋 Hello {name}! It is time to report on your business (due {day}). It takes one minute.")
-        else:
-            text = _("⏰ Reminder: we have not received your business report due {day} yet. Please report now.")
-        result = await messenger.send(account, text.format(name=html.escape(recipient.name), day=day),
-                                      reply_markup=reminder_keyboard())
+        text = _reminder_text(row.step, recipient, due, settings)
+        markup = reminder_keyboard()
+    # Sent after this transaction commits, by the outbox (paced, retried from its row); checked again just
+    # before it goes (_refresh_reminder).
+    await enqueue(session, account=account, kind=REMINDER_KIND, text=text, reply_markup=markup,
+                  priority=Priority.ROUTINE, dedupe_key=f"reminder:{row.id}",
+                  payload={"reminder_id": row.id, "checkin_due_id": due.id, "step": row.step})
     row.attempts += 1
-    if result.ok:
-        row.status, row.sent_at = ReminderStatus.SENT, now
-    elif result.outcome is SendOutcome.BLOCKED:
-        row.status, row.error = ReminderStatus.FAILED, "blocked"
-        if was_reachable:
-            await _tell_tksk_unreachable(session, messenger, recipient)
-    elif result.outcome is SendOutcome.RETRY and row.attempts < MAX_ATTEMPTS:
-        row.due_at = now + timedelta(seconds=max(60.0, result.retry_after or 0))
-        row.error = (result.error or "retry")[:300]
+    row.status, row.sent_at = ReminderStatus.SENT, now
+
+
+def _reminder_text(step: int, recipient: Recipient, due: CheckinDue, settings: Settings) -> str:
+    day = long_date(due.due_at, settings.program.tz)
+    if step == 0:
+        text = _("📋 Hello {name}! It is time to report on your business (due {day}). It takes one minute.")
     else:
-        row.status, row.error = ReminderStatus.FAILED, (result.error or result.outcome.value)[:300]
+        text = _("⏰ Reminder: we have not received your business report due {day} yet. Please report now.")
+    return text.format(name=html.escape(recipient.name), day=day)
+
+
+@refresher(REMINDER_KIND)
+async def _refresh_reminder(
+    session: AsyncSession, row: OutboxMessage, account: TelegramAccount, *, now: datetime, settings: Settings,
+    messenger: Messenger,
+) -> Refreshed | Postponed | None:
+    """Just before a queued reminder goes: None (skip) when it became pointless, Postponed in quiet hours."""
+    payload = row.payload or {}
+    due = await session.get(CheckinDue, payload.get("checkin_due_id", 0))
+    recipient = await session.get(Recipient, due.recipient_id) if due is not None else None
+    if due is None or recipient is None or due.state != CheckinDueState.OPEN:
+        return None  # reported (or closed) since it was queued
+    if recipient.restricted_at is not None or recipient.anonymised_at is not None:
+        return None
+    later = await session.scalar(
+        select(Reminder.id).where(
+            Reminder.checkin_due_id == due.id, Reminder.step > int(payload.get("step", 0)),
+            Reminder.status == ReminderStatus.SENT,
+        ).limit(1)
+    )
+    if later is not None:
+        return None  # a later step of this period was queued too: that one goes
+    if in_quiet_hours(now, settings):
+        return Postponed(outside_quiet_hours(now, settings))
+    return Refreshed(row.text, row.reply_markup)
+
+
+@on_undeliverable(REMINDER_KIND)
+async def _reminder_undeliverable(
+    session: AsyncSession, row: OutboxMessage, *, now: datetime, settings: Settings, messenger: Messenger,
+    blocked: bool = False,
+) -> None:
+    """A reminder refused because the person blocked the bot: their TKSK is told (once per time they became
+    unreachable: the notice's unique key)."""
+    if not blocked or row.account_id is None:
+        return
+    account = await session.get(TelegramAccount, row.account_id)
+    recipient = account.recipient if account is not None else None
+    if recipient is not None:
+        await _tell_tksk_unreachable(session, messenger, recipient)
+
+
+async def pending_reminders(session: AsyncSession) -> int:
+    """Reminders queued in the outbox and not sent yet."""
+    from sqlalchemy import func
+
+    return await session.scalar(
+        select(func.count()).select_from(OutboxMessage)
+        .where(OutboxMessage.kind == REMINDER_KIND, OutboxMessage.status == PENDING)
+    ) or 0
 
 
 async def send_due_reminders(ctx: AppContext, messenger: Messenger, now: datetime, *, limit: int | None = None) -> int:
-    """Send due reminders (each waits for the pacer, priority ROUTINE); at most ``limit`` rows (None: all), so
-    one scan tick ends in time and the next one's urgent work is not stuck behind a long queue.
+    """Handle due reminder rows: each due reminder becomes an outbox row (priority ROUTINE), sent after the
+    commit by the outbox sender; at most ``limit`` rows (None: all), so the outbox holds about what the pacer
+    sends in one scan interval and other routine messages (a digest) do not queue behind a whole cohort.
 
-    ``SEND_CONCURRENCY`` people at a time, so the reminders alone can fill the pacer's rate although each one
-    also reads and writes the database; one person's rows go one after the other, in order (the catch-up rule
-    needs the earlier step handled first)."""
+    ``SEND_CONCURRENCY`` people at a time; one person's rows go one after the other, in order (the catch-up
+    rule needs the earlier step handled first)."""
     handled = 0
     batch = ctx.settings.scheduler.batch_size
     while limit is None or handled < limit:
@@ -268,22 +324,20 @@ async def send_missed_digests(ctx: AppContext, messenger: Messenger, now: dateti
             if recipient.kecamatan_id not in done_today:
                 by_kecamatan[recipient.kecamatan_id].append((due, recipient))
         sent = 0
+        day = local.date().isoformat()
         for kecamatan_id, rows in by_kecamatan.items():
             _worker, tksk = await tksk_account_of(session, kecamatan_id)
             if tksk is not None and tksk.blocked_at is None:
                 with messenger.speaking_to(tksk):
-                    ok = True
-                    # A long list goes in parts, never cut short; each part has its people's buttons.
-                    for part, markup in _digest_parts(rows, settings):
-                        result = await messenger.send(tksk, part, reply_markup=markup)
-                        ok = ok and result.ok
-                        if not ok:
-                            break
-                if not ok:
-                    continue  # try again on the next tick
+                    parts = _digest_parts(rows, settings)
+                # A long list goes in parts, never cut short; each part has its people's buttons. Sent after
+                # this transaction commits (the outbox, one chat's rows in order), retried from the rows.
+                for n, (part, markup) in enumerate(parts):
+                    await enqueue(session, account=tksk, kind=DIGEST_KIND, text=part, reply_markup=markup,
+                                  priority=Priority.ROUTINE, dedupe_key=f"{DIGEST_KIND}:{kecamatan_id}:{day}:{n}")
                 sent += 1
             for due, _recipient in rows:
-                due.digested_at = now
+                due.digested_at = now  # in the same transaction as the digest's rows: told once, or not at all
         return sent
 
 

@@ -30,9 +30,10 @@ BOT_API_SPEC = Path(__file__).resolve().parents[1].parent / "shared" / "telegram
 # A fixed key for tests only; production refuses to start without its own key.
 TEST_DATA_KEY = "dGVzdC1rZXktZm9yLXVlcC1ib3QtdGVzdHMtb25seSE="
 TEST_PG_URL = os.environ.get("UEP_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
-# Commit, then speak: a Telegram request made inside an update while a database transaction is open fails the
-# test (outside updates: tests that set bot.speaking.STRICT_OUTSIDE_UPDATES, e.g. the outbox's).
+# Commit, then speak: a Telegram request made while a database transaction of the same task is open fails the
+# test, inside an update and outside (scan tasks, the outbox sender, broadcasts, the CLI).
 bot.speaking.STRICT = True
+bot.speaking.STRICT_OUTSIDE_UPDATES = True
 # 2026-03-02 09:00 WITA: a Monday in the program year, inside working hours.
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 

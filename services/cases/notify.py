@@ -322,7 +322,8 @@ async def _refresh_card(
 
 @on_undeliverable(CASE_ALERT)
 async def _alert_dissos_instead(
-    session: AsyncSession, row: OutboxMessage, *, now: datetime, settings: Settings
+    session: AsyncSession, row: OutboxMessage, *, now: datetime, settings: Settings, messenger: Messenger | None = None,
+    blocked: bool = False,
 ) -> None:
     """A TKSK's alert about a case could not be delivered: every Dissos caseworker gets the case instead."""
     payload = row.payload or {}

@@ -17,8 +17,13 @@ anything; once it commits, the row is sent by :class:`OutboxSender`:
   (:func:`on_undeliverable`, e.g. a case alert for a TKSK who blocked the bot goes to Dinas Sosial). A failed
   send never touches what the person reported: that was committed before.
 
-A kind may register a :func:`refresher` that rebuilds the text just before sending, or skips the row when
-the news it carries is stale (a notice about a case that has moved on).
+A kind may register a :func:`refresher` that rebuilds the text just before sending, skips the row when the
+news it carries is stale (a notice about a case that has moved on, a reminder for a period already reported),
+or puts it off (:class:`Postponed`: a reminder that would arrive in the quiet hours).
+
+While a batch of less urgent rows is going out, a commit that writes rows wakes an express claim of the rows
+more urgent than the batch's least urgent one, sent beside the batch (the pacer serves them first): an urgent
+alert never waits for a batch of reminders to finish.
 """
 
 from __future__ import annotations
@@ -109,9 +114,18 @@ class Refreshed:
     reply_markup: dict[str, Any] | None = None
 
 
-# refresh(session, row, account, *, now, settings, messenger) -> Refreshed | None (skip)
-Refresher = Callable[..., Awaitable[Refreshed | None]]
-# fallback(session, row, *, now, settings): in the transaction that records the failure
+@dataclass(slots=True)
+class Postponed:
+    """A refresher's answer: not now, at ``due_at`` (the row stays pending; no attempt is counted)."""
+
+    due_at: datetime
+
+
+# refresh(session, row, account, *, now, settings, messenger) -> Refreshed | Postponed | None (skip)
+Refresher = Callable[..., Awaitable[Refreshed | Postponed | None]]
+# fallback(session, row, *, now, settings, messenger, blocked): in the transaction that records the failure
+# (``messenger.speaking_to(account)`` for the words of any new row); ``blocked``:
+# the account was found to have blocked the bot (403), rather than a final 4xx or too many transient failures
 Fallback = Callable[..., Awaitable[None]]
 _REFRESHERS: dict[str, Refresher] = {}
 _FALLBACKS: dict[str, Fallback] = {}
@@ -119,7 +133,7 @@ _FALLBACKS: dict[str, Fallback] = {}
 
 def refresher(kind: str) -> Callable[[Refresher], Refresher]:
     """Register a function that, just before a row of ``kind`` is sent, returns its current text (inside
-    ``messenger.speaking_to(account)``) or None to skip it as stale."""
+    ``messenger.speaking_to(account)``), None to skip it as stale, or :class:`Postponed` to send it later."""
     def register(func: Refresher) -> Refresher:
         _REFRESHERS[kind] = func
         return func
@@ -170,6 +184,7 @@ class OutboxSender:
         self.ctx = ctx
         self.messenger = messenger
         self._wake = asyncio.Event()
+        self._express = asyncio.Event()  # rows were written while a batch is going out
         self._loop: asyncio.AbstractEventLoop | None = None
         _SENDERS.add(self)
 
@@ -183,8 +198,10 @@ class OutboxSender:
             running = None
         if running is loop:
             self._wake.set()
+            self._express.set()
         else:
             loop.call_soon_threadsafe(self._wake.set)
+            loop.call_soon_threadsafe(self._express.set)
 
     async def run(self) -> None:
         """Until cancelled: send what is due, then sleep until woken or ``POLL_SECONDS`` pass."""
@@ -205,29 +222,68 @@ class OutboxSender:
         handled = 0
         with self.messenger.i18n.context():
             while True:
-                at = now or self.ctx.clock.now()
-                ids = await claim_rows(
-                    self.ctx.session_factory, OutboxMessage,
-                    where=[OutboxMessage.status == PENDING,
-                           or_(OutboxMessage.due_at.is_(None), OutboxMessage.due_at <= at)],
-                    order_by=[OutboxMessage.priority, OutboxMessage.due_at, OutboxMessage.id],
-                    limit=BATCH, now=at, lease=LEASE,
-                )
+                self._express.clear()  # a wake-up from here on may bring rows more urgent than this batch
+                ids = await self._claim(now)
                 if not ids:
                     return handled
-                await self._send_batch(ids, now)
-                handled += len(ids)
+                handled += await self._send_with_express(ids, now)
                 if len(ids) < BATCH:
                     return handled
 
-    async def _send_batch(self, ids: list[int], now: datetime | None) -> None:
+    async def _claim(self, now: datetime | None, *, more_urgent_than: int | None = None) -> list[int]:
+        at = now or self.ctx.clock.now()
+        where = [OutboxMessage.status == PENDING, or_(OutboxMessage.due_at.is_(None), OutboxMessage.due_at <= at)]
+        if more_urgent_than is not None:
+            where.append(OutboxMessage.priority < more_urgent_than)
+        return await claim_rows(
+            self.ctx.session_factory, OutboxMessage, where=where,
+            order_by=[OutboxMessage.priority, OutboxMessage.due_at, OutboxMessage.id],
+            limit=BATCH, now=at, lease=LEASE,
+        )
+
+    async def _send_with_express(self, ids: list[int], now: datetime | None) -> int:
+        """Send the batch ``ids``; meanwhile, each wake-up claims and sends the due rows more urgent than the
+        batch's least urgent row (an urgent alert committed while reminders go out), beside it."""
         async with self.ctx.session_factory() as session:
             chats = list(await session.execute(
-                select(OutboxMessage.id, OutboxMessage.chat_id).where(OutboxMessage.id.in_(ids))
-                .order_by(OutboxMessage.priority, OutboxMessage.id)
+                select(OutboxMessage.id, OutboxMessage.chat_id, OutboxMessage.priority)
+                .where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.priority, OutboxMessage.id)
             ))
+        least = max((p for _i, _c, p in chats), default=int(Priority.URGENT))
+        batch = asyncio.ensure_future(self._send_batch([(i, c) for i, c, _p in chats], now))
+        handled = len(ids)
+        if least == int(Priority.URGENT):
+            await batch
+            return handled
+        try:
+            while not batch.done():
+                woken = asyncio.ensure_future(self._express.wait())
+                await asyncio.wait({batch, woken}, return_when=asyncio.FIRST_COMPLETED)
+                woken.cancel()
+                if batch.done() or not self._express.is_set():
+                    break
+                self._express.clear()
+                while urgent := await self._claim(now, more_urgent_than=least):
+                    async with self.ctx.session_factory() as session:
+                        rows = list(await session.execute(
+                            select(OutboxMessage.id, OutboxMessage.chat_id).where(OutboxMessage.id.in_(urgent))
+                            .order_by(OutboxMessage.priority, OutboxMessage.id)
+                        ))
+                    await self._send_batch([(i, c) for i, c in rows], now)
+                    handled += len(urgent)
+                    if len(urgent) < BATCH:
+                        break
+        except asyncio.CancelledError:
+            batch.cancel()
+            raise
+        except Exception:  # the express claim failed: the batch goes on, the rows come back with their lease
+            log.exception("outbox express claim failed")
+        await batch
+        return handled
+
+    async def _send_batch(self, rows: list[tuple[int, int]], now: datetime | None) -> None:
         by_chat: dict[int, list[int]] = {}
-        for row_id, chat_id in chats:
+        for row_id, chat_id in rows:
             by_chat.setdefault(chat_id, []).append(row_id)
         limit = asyncio.Semaphore(CONCURRENCY)
 
@@ -254,7 +310,7 @@ class OutboxSender:
             at = now or self.ctx.clock.now()
             skip: str | None = "account gone" if account is None else None
             refresh = _REFRESHERS.get(row.kind)
-            fresh: Refreshed | None = None
+            fresh: Refreshed | Postponed | None = None
             if account is not None and refresh is not None:
                 with self.messenger.speaking_to(account):
                     fresh = await refresh(session, row, account, now=at, settings=self.ctx.settings,
@@ -265,6 +321,9 @@ class OutboxSender:
         if skip is not None or account is None:
             await self._record(row_id, status=SKIPPED, error=skip)
             return SKIPPED
+        if isinstance(fresh, Postponed):
+            await self._record(row_id, status=PENDING, due_at=fresh.due_at)
+            return PENDING
         if fresh is not None:
             row.text, row.reply_markup = fresh.text, fresh.reply_markup
         # 2. Send, with no transaction open; the messenger waits for the pacer with the row's priority (a 429
@@ -296,7 +355,8 @@ class OutboxSender:
             fallback = _FALLBACKS.get(row.kind)
             if fallback is not None:
                 with self.messenger.speaking_to(None):
-                    await fallback(session, row, now=at, settings=self.ctx.settings)
+                    await fallback(session, row, now=at, settings=self.ctx.settings, messenger=self.messenger,
+                                   blocked=result.outcome is SendOutcome.BLOCKED)
             return FAILED
 
     async def _record(self, row_id: int, **values: Any) -> None:

@@ -12,9 +12,10 @@ from bot.context import AppContext
 from bot.factory import create_i18n
 from bot.messenger import Messenger, SendOutcome, SendResult
 from db.enums import BusinessStatus, CheckinDueState, ReminderStatus
-from db.models import CheckinDue, Recipient, Reminder
+from db.models import CheckinDue, OutboxMessage, Recipient, Reminder
 from sandbox.runner import SandboxRun
 from scheduler.runner import run_due
+from services.outgoing.outbox import OutboxSender
 from services.reminders import send_due_reminders
 from services.schedule import schedule_next_checkin
 from tests import factories
@@ -186,11 +187,14 @@ async def test_two_scheduler_processes_never_double_send_on_postgresql(ctx: AppC
     ctx.clock.set(at("2026-03-06T08:00"))  # type: ignore[attr-defined]
     other = AppContext.build(ctx.settings, clock=ctx.clock)  # a second process: its own engine and pool
     sent: list[int] = []
+    mine, theirs = CountingMessenger(ctx, sent), CountingMessenger(other, sent)
     try:
         handled = await asyncio.gather(
-            send_due_reminders(ctx, CountingMessenger(ctx, sent), ctx.clock.now()),
-            send_due_reminders(other, CountingMessenger(other, sent), ctx.clock.now()),
+            send_due_reminders(ctx, mine, ctx.clock.now()),
+            send_due_reminders(other, theirs, ctx.clock.now()),
         )
+        assert sent == []  # queued in the outbox, nothing sent inside the scan's transactions
+        await asyncio.gather(OutboxSender(ctx, mine).send_due(), OutboxSender(other, theirs).send_due())
     finally:
         await other.close()
     assert sorted(sent) == [940000 + i for i in range(120)]  # everyone once, nobody twice
@@ -201,8 +205,9 @@ async def test_two_scheduler_processes_never_double_send_on_postgresql(ctx: AppC
 
 
 async def test_a_scan_tick_sends_no_more_reminders_than_the_pacer_can_send_in_it(ctx: AppContext) -> None:
-    """The reminder task of one tick stops at the pacer's budget for the scan interval (so the next tick's urgent
-    work is not queued behind minutes of reminders); the rest go in the next ticks, each once."""
+    """The reminder task of one tick queues no more than the pacer's budget for the scan interval, less what is
+    still waiting in the outbox (so other routine messages are not queued behind minutes of reminders); the rest
+    go in the next ticks, each once."""
     ctx.settings.telegram.global_rate = 1
     ctx.settings.scheduler.scan_interval_seconds = 10  # budget: 80% of 10 s at 1/s = 8 per tick
     ctx.settings.scheduler.batch_size = 5
@@ -220,5 +225,58 @@ async def test_a_scan_tick_sends_no_more_reminders_than_the_pacer_can_send_in_it
     from scheduler.tasks import TaskRun
 
     run = TaskRun(ctx=ctx, messenger=messenger, now=ctx.clock.now())
-    assert [await checkin_reminders(run) for _ in range(4)] == [8, 8, 4, 0]
+    assert await checkin_reminders(run) == 8
+    assert await checkin_reminders(run) == 0  # the outbox still holds a whole interval's worth
+    assert sent == []
+
+    async def tick() -> int:
+        await OutboxSender(ctx, messenger).send_due()  # what the outbox sent since
+        return await checkin_reminders(run)
+
+    assert [await tick() for _ in range(3)] == [8, 4, 0]
+    await OutboxSender(ctx, messenger).send_due()
     assert sorted(sent) == [945000 + i for i in range(20)]
+
+
+async def _one_queued_reminder(ctx: AppContext, sent: list[int]) -> CountingMessenger:
+    async with ctx.session_factory.begin() as s:
+        kec = await factories.region(s)
+        r = await factories.recipient(s, ctx.cipher, ctx.clock, ctx.settings, kecamatan=kec, name="Siti",
+                                      aid_date=date(2026, 2, 20))
+        await factories.link(s, ctx.clock, 946001, recipient=r)
+        await schedule_next_checkin(s, r, settings=ctx.settings, now=ctx.clock.now())
+    ctx.clock.set(at("2026-03-06T08:00"))  # type: ignore[attr-defined]
+    messenger = CountingMessenger(ctx, sent)
+    assert await send_due_reminders(ctx, messenger, ctx.clock.now()) == 1
+    assert sent == []  # queued in the scan's transaction, sent after it by the outbox
+    return messenger
+
+
+async def _outbox_statuses(ctx: AppContext) -> list[tuple[str, str | None]]:
+    async with ctx.session_factory() as s:
+        return [(r.status, r.error) for r in await s.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == "checkin_reminder"))]
+
+
+async def test_a_queued_reminder_is_dropped_when_the_period_was_reported_before_it_went(ctx: AppContext) -> None:
+    sent: list[int] = []
+    messenger = await _one_queued_reminder(ctx, sent)
+    async with ctx.session_factory.begin() as s:  # the report arrives while the reminder waits in the outbox
+        due = await s.scalar(select(CheckinDue))
+        assert due is not None
+        due.state = CheckinDueState.DONE
+    await OutboxSender(ctx, messenger).send_due()
+    assert sent == []
+    assert await _outbox_statuses(ctx) == [("skipped", "superseded")]
+
+
+async def test_a_queued_reminder_reached_by_the_quiet_hours_waits_for_the_morning(ctx: AppContext) -> None:
+    sent: list[int] = []
+    messenger = await _one_queued_reminder(ctx, sent)
+    sender = OutboxSender(ctx, messenger)
+    await sender.send_due(at("2026-03-06T22:30"))  # a long backlog: its turn comes in the quiet hours
+    assert sent == [] and await _outbox_statuses(ctx) == [("pending", None)]
+    await sender.send_due(at("2026-03-07T06:59"))
+    assert sent == []
+    await sender.send_due(at("2026-03-07T07:00"))
+    assert sent == [946001] and [s for s, _e in await _outbox_statuses(ctx)] == ["sent"]
