@@ -12,9 +12,11 @@ write lock from everyone else for as long as Telegram takes ("database is locked
   Telegram. Handlers therefore write everything first (including outbox rows for other people) and reply
   after; the FSM state goes in the same commit, so a repeated press finds the conversation already done;
 * any other open transaction of the calling task (a ``session_factory.begin()`` block around a send) is a
-  bug: logged, and raised as :class:`TransactionOpenDuringRequest` when ``STRICT`` (inside an update; the
-  tests set it) or ``STRICT_OUTSIDE_UPDATES`` (background senders: the outbox's tests set it; reminders,
-  digests and some notices of other features still send from inside their scan transaction, logged);
+  bug: logged, and raised as :class:`TransactionOpenDuringRequest` when ``STRICT`` (inside an update) or
+  ``STRICT_OUTSIDE_UPDATES`` (scan tasks, the outbox sender, broadcasts, photo downloads, the CLI); the test
+  suite sets both. Outside updates nothing sends from inside a transaction: the scans write outbox rows in
+  theirs, and the outbox sender, the broadcast engine and the photo downloader read, call Telegram and record
+  the result in separate short transactions;
 * a reply inside an update that meets a 429 waits ``retry_after`` (at most :data:`MAX_REPLY_WAIT`) and is
   sent once more; a transient failure (5xx JSON or HTML, a dropped connection) is retried once after a
   second. Messages outside an update are never retried here: the outbox retries them from their rows.
@@ -38,8 +40,8 @@ from db.session import current_session
 
 log = logging.getLogger(__name__)
 
-STRICT = False                  # raise instead of logging, inside an update (tests)
-STRICT_OUTSIDE_UPDATES = False  # raise instead of logging, outside updates too
+STRICT = False                  # raise instead of logging, inside an update (the tests)
+STRICT_OUTSIDE_UPDATES = False  # raise instead of logging, outside updates too (the tests)
 MAX_REPLY_WAIT = 60.0     # a 429 longer than this is not waited out inside an update
 TRANSIENT_RETRY_DELAY = 1.0
 OWNER_TASK = "uep_owner_task"  # session.info: the task handling the update this session belongs to

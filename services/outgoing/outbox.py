@@ -1,9 +1,10 @@
 """The durable outbox: commit, then speak.
 
 A message to anyone other than the person whose update is being handled (a TKSK's alert, a case notice, a
-note to a caseworker) is an :class:`~db.models.OutboxMessage` row written by :func:`enqueue` in the caller's
-transaction. Nothing goes to Telegram while that transaction is open: if it rolls back, nobody was told
-anything; once it commits, the row is sent by :class:`OutboxSender`:
+note to a caseworker), and every message a scan task sends (check-in reminders, the missed check-in digest, the
+aid-receipt invitation, visit lists, UU PDP deadlines), is an :class:`~db.models.OutboxMessage` row written by
+:func:`enqueue` in the caller's transaction. Nothing goes to Telegram while that transaction is open: if it
+rolls back, nobody was told anything; once it commits, the row is sent by :class:`OutboxSender`:
 
 * woken by the commit itself (a session hook), so an urgent alert leaves at once, not at the next tick; the
   scan tick (``outbox`` task) and a poll every few seconds catch anything a wake-up missed (other processes);
