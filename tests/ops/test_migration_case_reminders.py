@@ -1,4 +1,4 @@
-"""Migration 0010: case notices and alerts still pending as ``reminders`` rows (the mechanism before the outbox,
+"""Migration 0011: case notices and alerts still pending as ``reminders`` rows (the mechanism before the outbox,
 which nothing sends any more) become pending outbox rows for the same account, with the same key and due time,
 so a deployment that upgrades tells everyone it still owed a word. Rows already sent, other kinds, and rows
 whose account or case is gone are left alone (or closed as gone)."""
@@ -17,7 +17,7 @@ from tests.ops.test_migration_upgrade import _run, _value, baseline_url  # noqa:
 DUE = datetime(2026, 3, 2, 23, 0, tzinfo=UTC)  # 07:00 WITA: the end of the quiet hours
 
 
-def _fill_0009(conn: sa.Connection) -> None:
+def _fill_0010(conn: sa.Connection) -> None:
     """One row of every table (sample values), then two cases, two accounts and the reminders under test."""
     meta = sa.MetaData()
     meta.reflect(conn)
@@ -66,8 +66,8 @@ def _read(conn: sa.Connection) -> tuple[list[dict[str, Any]], dict[int, tuple[st
 
 
 def test_pending_case_reminders_move_into_the_outbox(baseline_url: str) -> None:  # noqa: F811
-    upgrade(baseline_url, "0009")
-    asyncio.run(_run(_fill_0009, baseline_url))
+    upgrade(baseline_url, "0010")
+    asyncio.run(_run(_fill_0010, baseline_url))
     upgrade(baseline_url)
     rows, states = asyncio.run(_run(_read, baseline_url))
 
@@ -82,7 +82,7 @@ def test_pending_case_reminders_move_into_the_outbox(baseline_url: str) -> None:
     assert notice["text"] == "" and notice["claimed_until"] is None  # the refresher writes the words when sent
     assert states[10][0] == states[11][0] == "skipped" and "outbox" in (states[10][1] or "")
     assert states[12] == ("sent", None)  # already told: not again
-    assert states[13] == ("skipped", "gone (migration 0010)")  # its account no longer exists
+    assert states[13] == ("skipped", "gone (migration 0011)")  # its account no longer exists
     assert states[14] == ("pending", None)  # check-in reminders are the scan's, untouched
 
 

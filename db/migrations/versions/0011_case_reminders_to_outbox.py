@@ -8,21 +8,21 @@ account; its text is built just before sending by the kind's refresher (``servic
 the case is then, or nothing for a case that has moved on), as every case row's is. The reminder row is kept as
 history, ``skipped`` with the reason. No schema change.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 """
 from alembic import op
 import sqlalchemy as sa
 import db.base
 
 
-revision = '0010'
-down_revision = '0009'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
 Utc = db.base.UtcDateTime(timezone=True)
-MOVED = "moved to the outbox (migration 0010)"
+MOVED = "moved to the outbox (migration 0011)"
 KINDS = ("case_notice", "case_alert")
 URGENT, CASE = 0, 1  # services.outgoing.priority.Priority
 
@@ -68,7 +68,7 @@ def upgrade() -> None:
         urgency = bind.execute(sa.select(cases.c.urgency).where(cases.c.id == case_id)).scalar() \
             if case_id is not None else None
         if chat_id is None or urgency is None:
-            error = "gone (migration 0010)"  # as the old sender did for a case or account that no longer exists
+            error = "gone (migration 0011)"  # as the old sender did for a case or account that no longer exists
         else:
             error = MOVED
             key = (row["dedupe_key"] or f"reminder:{row['id']}")[:160]
