@@ -8,7 +8,8 @@
 At once, in one process through the real Bot API client, with the emulator in a child process (as Telegram is
 another machine; strict flood control: 30/s overall, 1/s per chat with a burst of 3):
 
-* the reminder scan task (``checkin_reminders``, tick after tick) with ``--reminders`` due (priority ROUTINE);
+* the reminder scan task (``checkin_reminders``, every ``--tick`` seconds) with ``--reminders`` due: each tick
+  queues outbox rows (priority ROUTINE), sent by the outbox sender running as in the bot;
 * a broadcast to ``--audience`` of those people (``DeliveryEngine`` with progress edits to its sender, BULK);
 * ``--alerts`` urgent cases opened one every ``--alert-every`` seconds while both run, each alert queued for the
   kecamatan's TKSK in the outbox (``services.cases.notify.alert_later``) and sent after the commit by the
@@ -196,6 +197,7 @@ async def main() -> None:
     ap.add_argument("--audience", type=int, default=1_500)
     ap.add_argument("--alerts", type=int, default=10)
     ap.add_argument("--alert-every", type=float, default=8.0)
+    ap.add_argument("--tick", type=float, default=5.0, help="seconds between reminder scan ticks")
     ap.add_argument("--port", type=int, default=0, help="emulator port (0: any free one)")
     args = ap.parse_args()
     if args.serve_emulator:
@@ -275,14 +277,23 @@ async def main() -> None:
                 return await pending_count(s)
 
         async def reminders() -> int:
-            """The reminder scan task, tick after tick (each sends what the pacer can in most of one interval)."""
+            """The reminder scan task every ``--tick`` seconds (each queues in the outbox what the pacer can send in
+            most of one interval, less what still waits there), until every reminder is sent."""
+            from services.reminders import pending_reminders
+
             run = TaskRun(ctx=ctx, messenger=messenger, now=NOW)
             total = 0
             with i18n.context():
-                while (handled := await checkin_reminders(run)) > 0:
+                while True:
+                    handled = await checkin_reminders(run)
                     total += handled
-                    ticks[0] += 1
-            return total
+                    ticks[0] += 1 if handled else 0
+                    async with ctx.session_factory() as s:
+                        due_left = await s.scalar(select(Reminder.id).where(Reminder.status == "pending").limit(1))
+                        waiting = await pending_reminders(s)
+                    if due_left is None and not waiting:
+                        return total
+                    await asyncio.sleep(args.tick)
 
         lag: list[float] = []
         idle: list[tuple[float, bool]] = []
@@ -330,7 +341,7 @@ async def main() -> None:
             limit = settings.telegram.global_rate
             backend = ("PostgreSQL" if args.postgres else "SQLite") + (" + Redis pacer" if args.redis else "")
             print(f"{backend}, emulator strict flood mode (30/s, 1/s per chat), pacer at {limit:g}/s")
-            print(f"reminders: {handled:,} handled in {ticks[0]} scan ticks, {delivered:,} delivered, done after "
+            print(f"reminders: {handled:,} queued in {ticks[0]} scan ticks, {delivered:,} delivered, done after "
                   f"{t_reminders:.1f} s; "
                   f"pending left: {unsent is not None}")
             print(f"broadcast: {counts.sent:,}/{counts.total:,} sent ({got_broadcast:,} in the emulator), "
