@@ -4,11 +4,15 @@
     .venv/bin/python bench/report.py --n 20000            # smaller
     .venv/bin/python bench/report.py --postgres           # also PostgreSQL (database uep_bench, reset here)
     .venv/bin/python bench/report.py --exports            # also time the recipients CSV/XLSX exports
+    .venv/bin/python bench/report.py --db /tmp/report.db  # SQLite file filled once, reused by later runs
+    .venv/bin/python bench/report.py --no-sqlite --postgres --reuse   # PostgreSQL filled once, reused
 
 It creates a fresh database (SQLite file in a temporary folder; PostgreSQL: the schema of ``--pg-url``'s
 database is dropped and recreated), migrates it, fills it with :func:`bench.synthetic.generate` (timed), then
 times ``build_report`` (scope: everybody, ``--by`` breakdown), ``render_summary`` and ``render_chart`` over
-``--repeat`` runs and prints the best and median figures.
+``--repeat`` runs and prints the best and median figures. With ``--db`` (SQLite) or ``--reuse`` (PostgreSQL) a
+database filled by an earlier run is reused as it is (only migrated): its data key and ``now`` are kept in a
+``.json`` file beside it (PostgreSQL: in the temporary folder), and the output says "reused".
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import json
 import resource
 import statistics
 import sys
@@ -48,11 +53,25 @@ async def _timed(fn: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
     return time.perf_counter() - t, value
 
 
-async def run(url: str, *, n: int, by: str, repeat: int, exports: bool) -> dict[str, Any]:
+def state_file(url: str) -> Path:
+    """Where a reused database's data key, ``now`` and fill figures are kept."""
+    if url.startswith("sqlite"):
+        return Path(url.split(":///", 1)[1] + ".json")
+    name = url.rsplit("/", 1)[-1]
+    return Path(tempfile.gettempdir(), f"uep-bench-report-{name}.json")
+
+
+async def run(
+    url: str, *, n: int, by: str, repeat: int, exports: bool, reuse: bool = False
+) -> dict[str, Any]:
     from services.exports import export_table
     from services.reports import build_report, render_chart, render_summary, translator
 
-    if url.startswith("postgresql"):
+    kept = state_file(url) if reuse else None
+    saved = json.loads(kept.read_text()) if kept is not None and kept.exists() else None
+    if saved is not None and saved["n"] != n:
+        raise SystemExit(f"{kept} holds {saved['n']:,} recipients, not {n:,}: remove it to refill")
+    if url.startswith("postgresql") and saved is None:
         engine = create_engine(url)
         async with engine.begin() as conn:
             await conn.execute(text("DROP SCHEMA public CASCADE"))
@@ -62,13 +81,23 @@ async def run(url: str, *, n: int, by: str, repeat: int, exports: bool) -> dict[
     await asyncio.to_thread(upgrade, url)
     migrate_s = time.perf_counter() - t
 
-    key = generate_data_key()
-    cipher = NikCipher.from_master(decode_data_key(key))
-    now = datetime.now(UTC).replace(microsecond=0)
     engine = create_engine(url)
-    t = time.perf_counter()
-    stats = await generate(engine, n=n, cipher=cipher, now=now)
-    gen_s = time.perf_counter() - t
+    if saved is not None:
+        key, now, gen_s = saved["key"], datetime.fromisoformat(saved["now"]), saved["generate_s"]
+        cipher = NikCipher.from_master(decode_data_key(key))
+        stats_dict = saved["stats"]
+    else:
+        key = generate_data_key()
+        cipher = NikCipher.from_master(decode_data_key(key))
+        now = datetime.now(UTC).replace(microsecond=0)
+        t = time.perf_counter()
+        stats = await generate(engine, n=n, cipher=cipher, now=now)
+        gen_s = time.perf_counter() - t
+        stats_dict = stats.as_dict()
+        if kept is not None:
+            kept.write_text(
+                json.dumps({"n": n, "key": key, "now": now.isoformat(), "generate_s": gen_s, "stats": stats_dict})
+            )
 
     settings = load_settings(ROOT / "config.toml", database={"url": url}, security={"data_key": key})
     clock = FrozenClock(now)
@@ -113,7 +142,8 @@ async def run(url: str, *, n: int, by: str, repeat: int, exports: bool) -> dict[
     return {
         "migrate_s": migrate_s,
         "generate_s": gen_s,
-        "stats": stats.as_dict(),
+        "reused": saved is not None,
+        "stats": stats_dict,
         "timings": timings,
         "exports": export_s,
         "summary": summary,
@@ -126,9 +156,10 @@ async def run(url: str, *, n: int, by: str, repeat: int, exports: bool) -> dict[
 
 def _print(label: str, res: dict[str, Any]) -> None:
     s = res["stats"]
+    fill = "database reused (filled earlier" if res["reused"] else "generate: fresh database (filled"
     print(f"\n== {label}")
     print(
-        f"generate: {res['generate_s']:.1f} s for {s['recipients']:,} recipients, "
+        f"{fill} in {res['generate_s']:.1f} s) for {s['recipients']:,} recipients, "
         f"{s['checkin_dues']:,} check-in periods, {s['checkins']:,} check-ins, "
         f"{s['status_changes']:,} status rows, {s['cases']:,} cases, "
         f"{s['photos']:,} photos (migrate {res['migrate_s']:.1f} s)"
@@ -164,12 +195,19 @@ def main() -> None:
         help=f"also run on PostgreSQL (default {DEFAULT_PG}; its schema is reset)",
     )
     ap.add_argument("--no-sqlite", action="store_true", help="only PostgreSQL")
+    ap.add_argument("--db", type=Path, help="SQLite file kept between runs: filled the first time, reused after")
+    ap.add_argument("--reuse", action="store_true", help="PostgreSQL: keep the filled database between runs")
     ap.add_argument("--exports", action="store_true", help="also time the recipients CSV and XLSX exports")
     ap.add_argument("--show-summary", action="store_true", help="print the summary text once")
     args = ap.parse_args()
 
     results = []
-    if not args.no_sqlite:
+    if args.db is not None and not args.no_sqlite:
+        url = f"sqlite+aiosqlite:///{args.db.resolve()}"
+        res = asyncio.run(run(url, n=args.n, by=args.by, repeat=args.repeat, exports=args.exports, reuse=True))
+        results.append((f"SQLite ({args.db.stat().st_size / 1e6:.0f} MB file)", res))
+        _print(results[-1][0], res)
+    elif not args.no_sqlite:
         with tempfile.TemporaryDirectory(prefix="uep-bench-") as tmp:
             url = f"sqlite+aiosqlite:///{tmp}/bench.db"
             res = asyncio.run(run(url, n=args.n, by=args.by, repeat=args.repeat, exports=args.exports))
@@ -177,7 +215,9 @@ def main() -> None:
             results.append((f"SQLite ({db_mb:.0f} MB file)", res))
             _print(results[-1][0], res)
     if args.postgres:
-        res = asyncio.run(run(args.postgres, n=args.n, by=args.by, repeat=args.repeat, exports=args.exports))
+        res = asyncio.run(
+            run(args.postgres, n=args.n, by=args.by, repeat=args.repeat, exports=args.exports, reuse=args.reuse)
+        )
         results.append(("PostgreSQL", res))
         _print("PostgreSQL", res)
     if args.show_summary and results:

@@ -44,6 +44,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from db import survival_facts
 from db.models import (
     BusinessStatusChange,
     Case,
@@ -592,6 +593,8 @@ async def generate(
             progress(done, n)
 
     async with engine.begin() as conn:
+        # Bulk inserts skip the ORM events that keep the recipients' survival facts: fill them as migration 0010.
+        await survival_facts.refresh(conn)
         if conn.dialect.name == "postgresql":
             for table in (
                 "field_workers",

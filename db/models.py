@@ -87,6 +87,10 @@ class Recipient(Base):
     onboarding_state: Mapped[str] = mapped_column(String(20), default=OnboardingState.NOT_JOINED, index=True)
     business_status: Mapped[str] = mapped_column(String(20), default=BusinessStatus.UNKNOWN, index=True)
     business_status_since: Mapped[datetime | None]
+    # The survival analysis's two facts from the whole history, kept by db/survival_facts.py in the transaction
+    # that writes a check-in or a status row: the earliest "stopped", the latest running/changed/paused.
+    first_stopped_at: Mapped[datetime | None]
+    last_known_at: Mapped[datetime | None]
     unreachable_since: Mapped[datetime | None]
     joined_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
@@ -103,7 +107,7 @@ class BusinessStatusChange(Base):
     """History of a recipient's business status: the input of the survival analysis."""
 
     __tablename__ = "business_status_changes"
-    # Covers the survival loader's GROUP BY recipient (first stop, last known status) without table lookups.
+    # Covers a GROUP BY recipient over first stop and last known status (db/survival_facts.refresh).
     __table_args__ = (Index("ix_business_status_changes_survival", "recipient_id", "status", "changed_at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -264,6 +268,8 @@ class CheckinDue(Base):
     __table_args__ = (
         UniqueConstraint("recipient_id", "period_no"),
         Index("ix_checkin_dues_state_due", "state", "due_at"),
+        # Covers the reports' compliance by month (a range of due_at, classified by state and completion).
+        Index("ix_checkin_dues_compliance", "due_at", "state", "completed_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -301,7 +307,7 @@ class Reminder(Base):
 class Checkin(Base):
     __tablename__ = "checkins"
     # Check-in ids appear in the TKSK's review buttons: never reused (AUTOINCREMENT on SQLite).
-    # The index covers the survival loader's GROUP BY recipient (first stop, last known status).
+    # The index covers a GROUP BY recipient over first stop and last known status (db/survival_facts.refresh).
     __table_args__ = (
         Index("ix_checkins_survival", "recipient_id", "status", "submitted_at"),
         {"sqlite_autoincrement": True},
@@ -828,3 +834,7 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(String(300))
+
+
+# The survival facts on recipients follow every ORM insert of a check-in or a status row (registers the events).
+from db import survival_facts as _survival_facts  # noqa: E402, F401

@@ -34,8 +34,9 @@ Definitions (what the figures mean)
   baseline, *lower* only when it lies wholly below, *not certain yet* when the interval contains it.
 
 The pure functions (:func:`observe`, :func:`kaplan_meier`, :func:`group_survival`, :func:`survival_by`) work
-on plain dataclasses and can be checked by hand; :func:`load_subjects` reads them from the database with
-three aggregate queries (no per-recipient queries).
+on plain dataclasses and can be checked by hand; :func:`load_subjects` reads them from the database with one
+query over the recipients, whose rows carry the history's first stop and last known status
+(:mod:`db.survival_facts`, kept with every check-in and status row).
 """
 
 from __future__ import annotations
@@ -47,17 +48,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from enum import StrEnum
 from statistics import NormalDist
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import String, case, func, select, type_coerce
+from sqlalchemy import Integer, String, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.enums import BusinessStatus
-from db.models import BusinessStatusChange, Checkin, Recipient
+from db.models import Recipient
 
 MONTH_DAYS = 365.25 / 12
 _ZERO = timedelta(0)
 HORIZONS_MONTHS: tuple[int, ...] = (3, 6, 12)
+STOPPED = BusinessStatus.STOPPED.value
 NOT_STOPPED = (BusinessStatus.RUNNING.value, BusinessStatus.CHANGED.value, BusinessStatus.PAUSED.value)
 STATUSES = tuple(s.value for s in BusinessStatus)
 
@@ -92,8 +94,7 @@ class Subject:
         return self.first_stopped_at is not None or self.last_known_at is not None
 
 
-@dataclass(frozen=True, slots=True)
-class Observation:
+class Observation(NamedTuple):  # a tuple: made once per recipient, cheaper than a frozen dataclass
     days: int  # days from aid to the stop (event) or to the censoring
     stopped: bool  # True = event (business stopped); False = censored
     status: str  # current status, for the "status now" counts (unknown is reported beside the curve)
@@ -111,25 +112,29 @@ def fixed_zone(tz: tzinfo, at: datetime) -> tzinfo:
 
 def observe(subject: Subject, *, today: date, tz: tzinfo) -> Observation:
     """Turn one recipient's history into (time, event) following the module's definitions."""
-    limit = max(0, (today - subject.aid_date).days)
-
-    def clamp(days: int) -> int:
-        return min(max(days, 0), limit)
-
+    aid, status = subject.aid_date, subject.status
+    limit = max(0, (today - aid).days)
     stop_at = subject.first_stopped_at
-    if stop_at is None and subject.status == BusinessStatus.STOPPED:
+    if stop_at is None and status == STOPPED:
         stop_at = subject.status_since or subject.last_known_at
         if stop_at is None:  # stopped with no date at all: the most we know is "stopped by today"
-            return Observation(limit, True, subject.status)
+            return Observation(limit, True, status)
     if stop_at is not None:
-        return Observation(clamp(_local_days(stop_at, subject.aid_date, tz)), True, subject.status)
+        return Observation(_clamp(_local_days(stop_at, aid, tz), limit), True, status)
 
-    evidence = [subject.last_known_at] if subject.last_known_at is not None else []
-    if subject.status in NOT_STOPPED and subject.status_since is not None:
-        evidence.append(subject.status_since)
-    if not evidence:
-        return Observation(0, False, subject.status)
-    return Observation(clamp(_local_days(max(evidence), subject.aid_date, tz)), False, subject.status)
+    # Censored at the latest evidence of a business not stopped.
+    known = subject.last_known_at
+    since = subject.status_since
+    if since is not None and status in NOT_STOPPED and (known is None or since > known):
+        known = since
+    if known is None:
+        return Observation(0, False, status)
+    return Observation(_clamp(_local_days(known, aid, tz), limit), False, status)
+
+
+def _clamp(days: int, limit: int) -> int:
+    """Within the follow-up: not before the aid day, not after today."""
+    return 0 if days < 0 else limit if days > limit else days
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,88 +415,43 @@ async def load_subjects(
     tksk_of: Mapping[int, int] | None = None,
     extra_columns: Mapping[str, Any] | None = None,
 ) -> list[Subject]:
-    """Every recipient with aid delivered by ``today``, with their history condensed by aggregate SQL:
-    one query over recipients, one GROUP BY over the status history, one over the check-ins.
+    """Every recipient with aid delivered by ``today``, with their history condensed to the two facts kept on
+    their row (``first_stopped_at``, ``last_known_at``: see :mod:`db.survival_facts`): one query, one row per
+    recipient, whatever the length of the history.
     ``extra_columns`` (name → SQL expression over ``recipients``, e.g. a correlated scalar subquery) are
     selected with the recipients and land in :attr:`Subject.extra` (what a pluggable breakdown groups by)."""
     extra_columns = dict(extra_columns or {})
     rec_filter = [Recipient.aid_date.is_not(None), Recipient.aid_date <= today]
     if kecamatan_ids is not None:
         rec_filter.append(Recipient.kecamatan_id.in_(list(kecamatan_ids)))
-    recipients = (
-        await session.execute(
-            select(
-                Recipient.id,
-                Recipient.aid_date,
-                Recipient.business_status,
-                _raw(Recipient.business_status_since),
-                Recipient.business_type,
-                Recipient.sex,
-                Recipient.pkh,
-                Recipient.kecamatan_id,
-                *(col.label(f"extra_{i}") for i, col in enumerate(extra_columns.values())),
-            ).where(*rec_filter)
-        )
-    ).all()
-    if not recipients:
-        return []
-    in_scope = select(Recipient.id).where(*rec_filter).scalar_subquery()
-
-    def scoped(col: Any) -> list[Any]:
-        # Without a scope, rows of recipients not in the analysis are simply never looked up.
-        return [col.in_(in_scope)] if kecamatan_ids is not None else []
-
-    bsc = BusinessStatusChange
-    history = await session.execute(
+    # On the connection (plain rows, no ORM loading) and with the driver's values: at 100,000 recipients the
+    # per-value conversions of SQLAlchemy's types cost more than the query.
+    connection = await session.connection()
+    recipients = await connection.execute(
         select(
-            bsc.recipient_id,
-            _raw(func.min(case((bsc.status == BusinessStatus.STOPPED.value, bsc.changed_at), else_=None))),
-            _raw(func.max(case((bsc.status.in_(NOT_STOPPED), bsc.changed_at), else_=None))),
-        )
-        .where(*scoped(bsc.recipient_id))
-        .group_by(bsc.recipient_id)
+            Recipient.id,
+            _raw(Recipient.aid_date),
+            Recipient.business_status,
+            _raw(Recipient.business_status_since),
+            _raw(Recipient.first_stopped_at),
+            _raw(Recipient.last_known_at),
+            Recipient.business_type,
+            Recipient.sex,
+            type_coerce(Recipient.pkh, Integer),
+            Recipient.kecamatan_id,
+            *(col.label(f"extra_{i}") for i, col in enumerate(extra_columns.values())),
+        ).where(*rec_filter)
     )
-    first_stop: dict[int, datetime] = {}
-    last_known: dict[int, datetime] = {}
-    for rid, stop, known in history:
-        if stop is not None:
-            first_stop[rid] = _utc(stop)
-        if known is not None:
-            last_known[rid] = _utc(known)
-
-    checkins = await session.execute(
-        select(
-            Checkin.recipient_id,
-            _raw(
-                func.min(
-                    case((Checkin.status == BusinessStatus.STOPPED.value, Checkin.submitted_at), else_=None)
-                )
-            ),
-            _raw(func.max(case((Checkin.status.in_(NOT_STOPPED), Checkin.submitted_at), else_=None))),
-        )
-        .where(*scoped(Checkin.recipient_id))
-        .group_by(Checkin.recipient_id)
-    )
-    for rid, stop, known in checkins:
-        if stop is not None:
-            stop = _utc(stop)
-            if rid not in first_stop or stop < first_stop[rid]:
-                first_stop[rid] = stop
-        if known is not None:
-            known = _utc(known)
-            if rid not in last_known or known > last_known[rid]:
-                last_known[rid] = known
-
     kabupaten_of = kabupaten_of or {}
     tksk_of = tksk_of or {}
     return [
         Subject(
             recipient_id=rid,
-            aid_date=aid_date,
+            aid_date=_day(aid_date),
             status=status,
             status_since=_utc(since) if since is not None else None,
-            first_stopped_at=first_stop.get(rid),
-            last_known_at=last_known.get(rid),
+            first_stopped_at=_utc(stop) if stop is not None else None,
+            last_known_at=_utc(known) if known is not None else None,
             business_type=btype,
             sex=sex,
             pkh=bool(pkh),
@@ -500,22 +460,28 @@ async def load_subjects(
             tksk_id=tksk_of.get(kec),
             extra=dict(zip(extra_columns, rest, strict=True)) if extra_columns else {},
         )
-        for rid, aid_date, status, since, btype, sex, pkh, kec, *rest in recipients
+        for rid, aid_date, status, since, stop, known, btype, sex, pkh, kec, *rest in recipients
     ]
 
 
 def _raw(expr: Any) -> Any:
-    """The driver's value as is (text on SQLite, a datetime on PostgreSQL): at 100,000 recipients SQLAlchemy's
-    per-value conversions cost more than the query; :func:`_utc` converts only what is used."""
+    """The driver's value as is (text on SQLite, a date or datetime on PostgreSQL): :func:`_utc` and
+    :func:`_day` convert them."""
     return type_coerce(expr, String)
 
 
+def _day(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
 def _utc(value: datetime | str) -> datetime:
-    """Aggregates over a CASE may come back as text on SQLite; normalise to aware UTC."""
-    if isinstance(value, datetime) and value.tzinfo is UTC:
-        return value
+    """A driver's or an aggregate's value as an aware UTC datetime (SQLite gives naive UTC text)."""
     if isinstance(value, str):
-        value = datetime.fromisoformat(value)
+        if "+" in value[10:] or "-" in value[10:] or value.endswith("Z"):
+            return datetime.fromisoformat(value).astimezone(UTC)
+        return datetime.fromisoformat(value + "+00:00")  # one parse; several times cheaper than .replace()
+    if value.tzinfo is UTC:
+        return value
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value if value.utcoffset() == _ZERO else value.astimezone(UTC)
