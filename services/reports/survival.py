@@ -101,6 +101,8 @@ class Observation(NamedTuple):  # a tuple: made once per recipient, cheaper than
 
 
 def _local_days(at: datetime, aid_date: date, tz: tzinfo) -> int:
+    if type(tz) is timezone:  # a fixed zone (see fixed_zone): the local time is the UTC time plus the offset
+        return ((at + tz.utcoffset(None)).date() - aid_date).days  # type: ignore[operator]
     return (at.astimezone(tz).date() - aid_date).days
 
 
@@ -113,7 +115,8 @@ def fixed_zone(tz: tzinfo, at: datetime) -> tzinfo:
 def observe(subject: Subject, *, today: date, tz: tzinfo) -> Observation:
     """Turn one recipient's history into (time, event) following the module's definitions."""
     aid, status = subject.aid_date, subject.status
-    limit = max(0, (today - aid).days)
+    limit = (today - aid).days
+    limit = limit if limit > 0 else 0
     stop_at = subject.first_stopped_at
     if stop_at is None and status == STOPPED:
         stop_at = subject.status_since or subject.last_known_at
@@ -208,13 +211,10 @@ class KMCurve:
 
 def kaplan_meier(observations: Iterable[Observation]) -> KMCurve:
     """The product-limit estimator: S(t) = Π over event days t_i ≤ t of (1 − d_i / n_i)."""
-    events: Counter[int] = Counter()
-    censored: Counter[int] = Counter()
-    n = 0
-    for obs in observations:
-        n += 1
-        (events if obs.stopped else censored)[obs.days] += 1
-    at_risk = n
+    observations = observations if isinstance(observations, Collection) else list(observations)
+    events = Counter(o.days for o in observations if o.stopped)
+    censored = Counter(o.days for o in observations if not o.stopped)
+    n = at_risk = len(observations)
     s = 1.0
     greenwood = 0.0
     steps = []
@@ -354,9 +354,7 @@ def group_survival(
 ) -> GroupSurvival:
     rules = rules or Rules()
     curve = kaplan_meier(observations)
-    counts = dict.fromkeys(STATUSES, 0)
-    for obs in observations:
-        counts[obs.status] = counts.get(obs.status, 0) + 1
+    counts = dict.fromkeys(STATUSES, 0) | Counter(o.status for o in observations)
     estimates = {
         m: estimate_at(
             curve, m, min_at_risk=rules.min_at_risk, confidence=rules.confidence, baseline=rules.baseline
@@ -445,22 +443,22 @@ async def load_subjects(
     kabupaten_of = kabupaten_of or {}
     tksk_of = tksk_of or {}
     return [
-        Subject(
-            recipient_id=rid,
-            aid_date=_day(aid_date),
-            status=status,
-            status_since=_utc(since) if since is not None else None,
-            first_stopped_at=_utc(stop) if stop is not None else None,
-            last_known_at=_utc(known) if known is not None else None,
-            business_type=btype,
-            sex=sex,
-            pkh=bool(pkh),
-            kecamatan_id=kec,
-            kabupaten_id=kabupaten_of.get(kec, 0),
-            tksk_id=tksk_of.get(kec),
-            extra=dict(zip(extra_columns, rest, strict=True)) if extra_columns else {},
+        Subject(  # positional, in the order of the fields: cheaper at 100,000 rows
+            rid,
+            _day(aid_date),
+            status,
+            _utc(since) if since is not None else None,
+            _utc(stop) if stop is not None else None,
+            _utc(known) if known is not None else None,
+            btype,
+            sex,
+            bool(pkh),
+            kec,
+            kabupaten_of.get(kec, 0),
+            tksk_of.get(kec),
+            dict(zip(extra_columns, rest, strict=True)) if extra_columns else {},
         )
-        for rid, aid_date, status, since, stop, known, btype, sex, pkh, kec, *rest in recipients
+        for rid, aid_date, status, since, stop, known, btype, sex, pkh, kec, *rest in recipients.all()
     ]
 
 
@@ -477,7 +475,7 @@ def _day(value: date | str) -> date:
 def _utc(value: datetime | str) -> datetime:
     """A driver's or an aggregate's value as an aware UTC datetime (SQLite gives naive UTC text)."""
     if isinstance(value, str):
-        if "+" in value[10:] or "-" in value[10:] or value.endswith("Z"):
+        if value[-6] in "+-" or value[-1] == "Z":  # an offset after "HH:MM:SS[.ffffff]"
             return datetime.fromisoformat(value).astimezone(UTC)
         return datetime.fromisoformat(value + "+00:00")  # one parse; several times cheaper than .replace()
     if value.tzinfo is UTC:
