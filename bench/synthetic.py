@@ -593,7 +593,7 @@ async def generate(
             progress(done, n)
 
     async with engine.begin() as conn:
-        # Bulk inserts skip the ORM events that keep the recipients' survival facts: fill them as migration 0011.
+        # Bulk inserts skip the ORM events that keep the recipients' survival facts: fill them as migration 0012.
         await survival_facts.refresh(conn)
         if conn.dialect.name == "postgresql":
             for table in (

@@ -9,7 +9,7 @@ They are kept in the transaction that writes the evidence: every ORM insert of a
 ``after_insert`` event, one ``UPDATE`` by primary key that only ever moves the first stop earlier and the last
 known status later). Check-ins and status rows are never edited afterwards (their status and time are the
 record). Rows written with Core bulk inserts (``bench.synthetic``) are followed by :func:`refresh`, the same
-statement migration 0011 backfilled the columns with.
+statement migration 0012 backfilled the columns with.
 
 What the facts mean for the figures is in :mod:`services.reports.survival`.
 """

@@ -1,6 +1,6 @@
 """The survival facts on the recipient's row (first stop, last known status) follow every check-in and status
 row written through the ORM, agree with a recomputation from the whole history (the backfill of migration
-0011, also run after bulk inserts), and are what the report reads."""
+0012, also run after bulk inserts), and are what the report reads."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ async def test_the_check_in_service_keeps_them_in_its_transaction(session, ciphe
 
 
 async def test_refresh_recomputes_what_the_events_kept(session, cipher, region) -> None:  # type: ignore[no-untyped-def]
-    """The backfill (migration 0011, and after bench.synthetic's bulk inserts) gives the same facts."""
+    """The backfill (migration 0012, and after bench.synthetic's bulk inserts) gives the same facts."""
     people = [add_recipient(session, cipher, kecamatan_id=region.kec_a1, aid_date=AID) for _ in range(4)]
     await session.flush()
     a, b, c, d = (p.id for p in people)

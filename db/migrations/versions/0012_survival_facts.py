@@ -2,16 +2,16 @@
 db/survival_facts.py with every check-in and status row, backfilled here from the whole history; an index
 covering the compliance by month (issue #18: /laporan under 3 s at 100,000 recipients)
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 """
 from alembic import op
 import sqlalchemy as sa
 import db.base
 
 
-revision = '0011'
-down_revision = '0010'
+revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
