@@ -9,7 +9,7 @@ at the step where they were left. Pressing the button of the flow one is already
 stateDiagram-v2
     checkin --> leave_question: 🆘 / kendala
     obstacle --> leave_question: 📋 / lapor
-    leave_question --> other_flow: ✅ yes (answers put aside), or the same button again
+    leave_question --> other_flow: ✅ yes (answers put aside), a typed "iya", or the same button again
     leave_question --> checkin: ↩️ no, carry on (the question again)
     leave_question --> obstacle: ↩️ no, carry on (the question again)
     other_flow --> checkin: 📋 later the same day (answers taken up again)
@@ -23,12 +23,14 @@ from datetime import date
 from typing import Any
 
 from aiogram import F
+from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.answers import typed_yes
 from bot.config import Settings
 from bot.filters import ButtonText, RoleFilter
 from bot.routing import Router
@@ -110,7 +112,7 @@ async def _leave(to: str, message: Message, state: FSMContext, data: dict[str, A
     current = await state.get_state()
     flow = _flow_of(current)
     if flow is not None:
-        saved = {k: v for k, v in (await state.get_data()).items() if k != "leave_asked"}
+        saved = {k: v for k, v in (await state.get_data()).items() if k not in ("leave_asked", "leave_asked_at")}
         await _paused(state, flow).set_data({
             "state": current, "data": saved, "day": _today(data["settings"], data["clock"]).isoformat(),
         })
@@ -130,7 +132,7 @@ async def menu_button_mid_flow(message: Message, state: FSMContext, **data: Any)
     if (await state.get_data()).get("leave_asked") == wants:  # asked once already: they mean it
         await _leave(wants, message, state, data)
         return
-    await state.update_data(leave_asked=wants)
+    await state.update_data(leave_asked=wants, leave_asked_at=await state.get_state())
     if current == "checkin":
         question = _("You are in the middle of your business report. Leave it and report a problem? "
                      "Your answers are kept until tonight.")
@@ -138,6 +140,17 @@ async def menu_button_mid_flow(message: Message, state: FSMContext, **data: Any)
         question = _("You are in the middle of a problem report. Leave it and report on your business? "
                      "Your answers are kept until tonight.")
     await message.answer(question, reply_markup=_leave_keyboard(wants))
+
+
+@router.message(StateFilter(Checkin, ObstacleReport), F.text, typed_yes)
+async def typed_yes_to_leave(message: Message, state: FSMContext, **data: Any) -> None:
+    """ "iya", "ya", "oke" right after "Leave it and …?" mean yes; otherwise the yes belongs to the flow's step."""
+    saved = await state.get_data()
+    asked = saved.get("leave_asked")
+    # Only while the leave question is the last one asked: once the flow moved on, a yes is the step's answer.
+    if asked not in FLOWS or saved.get("leave_asked_at") != await state.get_state():
+        raise SkipHandler
+    await _leave(str(asked), message, state, data)
 
 
 @router.callback_query(LeaveCb.filter())

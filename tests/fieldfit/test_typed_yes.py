@@ -104,3 +104,33 @@ async def test_typed_siap_records_the_handover_and_sudah_confirms_receipt(sandbo
         assert set(await s.scalars(select(AidItem.received))) == {True}
         r = await s.get(Recipient, recipient_id)
         assert r is not None and r.onboarding_state == OnboardingState.ACTIVE
+
+
+async def test_typed_ya_at_leave_the_flow(sandbox: SandboxRun, people: People) -> None:
+    """ "ya" right after "Leave it and report a problem?" leaves; once the flow moved on, "iya" is the step's
+    answer (here: send the report), not a late answer to the leave question."""
+    siti = people.siti
+    await siti.command("lapor")
+    await siti.press("✅ Masih jalan", message=await siti.wait_for("Bagaimana usaha Anda sekarang?"))
+    await siti.wait_for("Berapa hari usaha buka")
+    await siti.send("🆘 Ada kendala")
+    leave = await siti.wait_for("Tinggalkan dan lapor kendala?")
+    await siti.send("4")  # the flow's answer instead: the leave question is passed over
+    await siti.press("Rp500 ribu–1 juta", message=await siti.wait_for("berapa penjualan"))
+    await siti.wait_for("Kirim 1 sampai 3 foto")
+    await siti.send_photo()
+    await siti.wait_for("Foto diterima")
+    await siti.press_reply("➡️ Lanjut tanpa lokasi")
+    await siti.wait_for("Kirim laporan ini?")
+    await siti.send("iya")
+    await siti.wait_for("Laporan berikutnya")
+    await sandbox.settle()
+    async with sandbox.ctx.session_factory() as s:
+        assert (await s.scalar(select(Checkin))).days_open == 4  # type: ignore[union-attr]
+    assert leave.message_id
+    await siti.command("lapor")
+    await siti.wait_for("Bagaimana usaha Anda sekarang?")
+    await siti.send("🆘 Ada kendala")
+    await siti.wait_for("Tinggalkan dan lapor kendala?")
+    await siti.send("ya")
+    await siti.wait_for("Apa kendalanya")
