@@ -8,7 +8,10 @@ Every person does the seven-tap "running" check-in with one photo. Each starts a
 ``--spread`` seconds (everyone opening the reminder of 08:00 within the same minute) and pauses
 ``--think`` seconds on average (0.5–1.5×) between taps, as a quick reader would. Reports whether all succeeded
 (one Checkin row each, no apology, no request Telegram would refuse), the wall time, and p50/p90/p99/max latency
-per update: from a person's action to the bot's answer to it, measured here with ``time.perf_counter``.
+per update: from a person's action to the moment the emulator accepted the bot's answer to it (see
+``bench/checkin_people.py``), overall and by step, the CPU of the bot and of this process per update, and the
+lag of this process's event loop (the emulator and the people run here: a lagging loop means the bench, not the
+bot, is the bottleneck).
 The emulator and the simulated people run in this process; the bot runs as ``uep run`` (polling, scheduler on)
 in a process of its own against a fresh SQLite file. ``--profile PATH`` keeps a cProfile of the bot during the
 burst only. ``--rtt-ms`` delays every Bot API answer of the emulator (set after the warm-up), as a real
@@ -22,84 +25,21 @@ import asyncio
 import os
 import random
 import signal
-import statistics
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import func, select  # noqa: E402
-
-from bot.config import load_settings  # noqa: E402
-from bot.context import AppContext  # noqa: E402
+from bench import checkin_people as cp  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
-from db.models import Checkin  # noqa: E402
 from sandbox.emulator import TelegramEmulator  # noqa: E402
 from sandbox.media import make_jpeg  # noqa: E402
 from services.crypto import generate_data_key  # noqa: E402
-from services.schedule import schedule_next_checkin  # noqa: E402
-from tests import factories  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-CONFIG = ROOT / "config.toml"
 TOKEN = "5000000003:AAEbenchCheckinBurstToken0000000000"
 BASE_TG = 760_000_000
-STEPS = [
-    ("reply", "📋 Lapor usaha", "Bagaimana usaha Anda sekarang?"),
-    ("press", "✅ Masih jalan", "Berapa hari usaha buka"),
-    ("press", "6", "berapa penjualan"),
-    ("press", "Rp500 ribu–1 juta", "Kirim 1 sampai 3 foto"),
-    ("photo", None, "Foto diterima"),
-    ("reply", "➡️ Lanjut tanpa lokasi", "Kirim laporan ini?"),
-    ("press", "✅ Kirim", "Laporan berikutnya tanggal"),
-]
-
-
-async def one_person(person, jpeg: bytes, latencies: list[float], start: float, think: float,  # type: ignore[no-untyped-def]
-                     rng: random.Random) -> None:
-    await asyncio.sleep(start)
-    for step, (kind, label, expect) in enumerate(STEPS):
-        if step and think:
-            await asyncio.sleep(think * rng.uniform(0.5, 1.5))
-        t = time.perf_counter()
-        if kind == "reply":
-            await person.press_reply(label)
-        elif kind == "press":
-            await person.press(label)
-        else:
-            await person.send_photo(jpeg)
-        await person.wait_for(expect, timeout=300)
-        latencies.append(time.perf_counter() - t)
-
-
-async def _seed(url: str, key: str, media: str, people: int) -> None:
-    os.environ.update(UEP_DATABASE__URL=url, UEP_SECURITY__DATA_KEY=key, UEP_STORAGE__MEDIA_DIR=media)
-    await asyncio.to_thread(upgrade, url)
-    settings = load_settings(CONFIG)
-    ctx = AppContext.build(settings)
-    async with ctx.session_factory.begin() as s:
-        kec = await factories.region(s)
-        for i in range(people):
-            r = await factories.recipient(s, ctx.cipher, ctx.clock, settings, kecamatan=kec, name=f"Penerima {i}",
-                                          aid_date=date.today())
-            await factories.link(s, ctx.clock, BASE_TG + i, recipient=r)
-            await schedule_next_checkin(s, r, settings=settings, now=ctx.clock.now())
-    await ctx.close()
-
-
-async def _count(url: str) -> tuple[int, int]:
-    from db.models import Photo
-    from db.session import create_engine, create_session_factory
-
-    engine = create_engine(url)
-    async with create_session_factory(engine)() as s:
-        checkins = await s.scalar(select(func.count()).select_from(Checkin))
-        stored = await s.scalar(select(func.count()).select_from(Photo).where(Photo.status == "stored"))
-    await engine.dispose()
-    return checkins or 0, stored or 0
 
 
 async def main() -> None:
@@ -114,15 +54,17 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite+aiosqlite:///{tmp}/burst.db"
         key = generate_data_key()
-        await _seed(url, key, f"{tmp}/media", args.people)
+        settings_env = {"UEP_DATABASE__URL": url, "UEP_SECURITY__DATA_KEY": key,
+                        "UEP_STORAGE__MEDIA_DIR": f"{tmp}/media"}
+        await asyncio.to_thread(upgrade, url)
+        await cp.seed(settings_env, args.people, BASE_TG)
         emulator = TelegramEmulator()
         await emulator.start()
         emulator.add_bot(TOKEN, "uep_bench_bot")
         # The bot exactly as operators run it (`uep run`: polling, scheduler on), in a process of its own.
         env = dict(os.environ, BOT_TOKEN=TOKEN, UEP_TELEGRAM__API_BASE=emulator.base_url,
-                   UEP_TELEGRAM__POLLING_TIMEOUT="10", UEP_THROTTLING__RATE="1000", UEP_DATABASE__URL=url,
-                   UEP_SECURITY__DATA_KEY=key, UEP_STORAGE__MEDIA_DIR=f"{tmp}/media")
-        code = "import sys; from bot.cli import app; sys.argv[0] = 'uep'; app()"
+                   UEP_TELEGRAM__POLLING_TIMEOUT="10", UEP_THROTTLING__RATE="1000", **settings_env)
+        code = cp.CODE
         if args.profile:
             code = (f"import cProfile, signal, sys, os; p = cProfile.Profile(); "
                     f"signal.signal(signal.SIGUSR1, lambda *a: p.enable()); "
@@ -130,43 +72,42 @@ async def main() -> None:
                     + code)
         # The bot's log, for a look after a failed run; opened once, before anything runs concurrently.
         log_file = open(f"{tmp}/bot.log", "wb")  # noqa: ASYNC230, SIM115 - closed in the finally below
-        proc = await asyncio.create_subprocess_exec(sys.executable, "-c", code, "run", cwd=ROOT, env=env,
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-c", code, "run", cwd=cp.ROOT, env=env,
                                                     stdout=log_file, stderr=log_file)
         try:
             people = [emulator.person(BASE_TG + i, f"P{i}", bot=TOKEN, started=True) for i in range(args.people)]
-            for p in people:  # the main menu on screen, as after onboarding
-                await p.command("start")
-            await asyncio.gather(*(p.wait_for("Apa yang ingin", timeout=600) for p in people))
-            await emulator.wait_until_processed(120, quiet=1.0)
+            await cp.to_main_menu(emulator, people)
             # A picture of their own each: the same picture from everyone would (rightly) be flagged as reuse.
             jpegs = [make_jpeg(640, 480, seed=1000 + i) for i in range(args.people)]
-            latencies: list[float] = []
+            latencies = cp.Latencies()
+            arrivals = cp.Arrivals(emulator)
             emulator.set_rtt(args.rtt_ms / 1000)
             if args.profile:
                 proc.send_signal(signal.SIGUSR1)
+            cpu = cp.CpuMeter({"bot": proc.pid, "bench (emulator + people)": None})
+            lag = cp.LoopLag()
+            cpu.start()
+            lag.start()
             t = time.perf_counter()
             await asyncio.gather(*(
-                one_person(p, jpeg, latencies, rng.uniform(0, args.spread), args.think, rng)
+                cp.one_check_in(p, jpeg, latencies, rng.uniform(0, args.spread), args.think, rng, arrivals=arrivals)
                 for p, jpeg in zip(people, jpegs, strict=True)
             ))
             wall = time.perf_counter() - t
+            cpu.stop()
+            await lag.stop()
             if args.profile:
                 proc.send_signal(signal.SIGUSR2)
             await emulator.wait_until_processed(120, quiet=2.0)
-            done, stored = await _count(url)
+            done, _, stored = await cp.count_stored(url)
             for _ in range(120):  # photos beyond the immediate backlog are stored by the scan (every minute)
                 if stored >= args.people:
                     break
                 await asyncio.sleep(1)
-                done, stored = await _count(url)
-            latencies.sort()
+                done, _, stored = await cp.count_stored(url)
             log_file.flush()
             locked = (await asyncio.to_thread(Path(f"{tmp}/bot.log").read_text, errors="replace")).count(
                 "database is locked")
-
-            def pct(q: float) -> float:
-                return latencies[max(0, round(len(latencies) * q) - 1)] * 1000
-
             apologies = sum(1 for p in people for m in p.messages if "Maaf, ada gangguan" in (m.text or ""))
             # A press answered after Telegram's 15 s is refused; the bot records the choice anyway (counted apart).
             late = [v for v in emulator.violations if "query is too old" in str(v)]
@@ -175,9 +116,9 @@ async def main() -> None:
                   f"{args.rtt_ms:g} ms per Bot API call: "
                   f"{len(latencies)} updates, {done} check-ins and {stored} photos stored, {apologies} apologies, "
                   f"{len(violations)} refused requests, {len(late)} button answers too late; burst {wall:.1f} s "
-                  f"({len(latencies) / wall:.0f} updates/s); latency per update p50 "
-                  f"{statistics.median(latencies) * 1000:.0f} ms, p90 {pct(0.90):.0f} ms, p99 {pct(0.99):.0f} ms, "
-                  f"max {latencies[-1] * 1000:.0f} ms; 'database is locked' {locked}×")
+                  f"({len(latencies) / wall:.0f} updates/s); {latencies.line()}; 'database is locked' {locked}×")
+            print("  " + latencies.steps_line())
+            print("  " + cpu.line(len(latencies), wall) + "; " + lag.line())
             for v in violations[:5]:
                 print("  refused:", v)
             assert done == args.people, "every check-in is stored"

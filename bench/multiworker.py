@@ -12,86 +12,36 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import signal
 import socket
 import sys
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from sqlalchemy import func, select
 
-from bot.config import load_settings
-from bot.context import AppContext
-from db.models import Checkin, Photo
-from db.session import create_engine, create_session_factory
+# The people, their check-in and how it is measured are shared with bench/checkin_burst.py.
+from bench.checkin_people import (  # noqa: F401  (re-exported for tests/ops/test_multi_worker.py)
+    CODE,
+    ROOT,
+    STEPS,
+    count_stored,
+    one_check_in,
+    percentile,
+    seed,
+)
 from sandbox.emulator import TelegramEmulator
-from services.schedule import schedule_next_checkin
-from tests import factories
 
-ROOT = Path(__file__).resolve().parents[1]
-CONFIG = ROOT / "config.toml"
 TOKEN = "5000000007:AAEbenchMultiWorkerToken00000000000"
 SECRET = "multi-worker-secret"
-CODE = "import sys; from bot.cli import app; sys.argv[0] = 'uep'; app()"
-STEPS = [
-    ("reply", "📋 Lapor usaha", "Bagaimana usaha Anda sekarang?"),
-    ("press", "✅ Masih jalan", "Berapa hari usaha buka"),
-    ("press", "6", "berapa penjualan"),
-    ("press", "Rp500 ribu–1 juta", "Kirim 1 sampai 3 foto"),
-    ("photo", None, "Foto diterima"),
-    ("reply", "➡️ Lanjut tanpa lokasi", "Kirim laporan ini?"),
-    ("press", "✅ Kirim", "Laporan berikutnya tanggal"),
-]
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-async def seed(settings_env: dict[str, str], people: int, base_tg: int) -> None:
-    """``people`` active recipients with a check-in due, linked to Telegram ids from ``base_tg``."""
-    old = {k: os.environ.get(k) for k in settings_env}
-    os.environ.update(settings_env)
-    try:
-        settings = load_settings(CONFIG)
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    ctx = AppContext.build(settings)
-    try:
-        async with ctx.session_factory.begin() as s:
-            kec = await factories.region(s)
-            for i in range(people):
-                r = await factories.recipient(s, ctx.cipher, ctx.clock, settings, kecamatan=kec, name=f"Penerima {i}",
-                                              aid_date=date.today())
-                await factories.link(s, ctx.clock, base_tg + i, recipient=r)
-                await schedule_next_checkin(s, r, settings=settings, now=ctx.clock.now())
-    finally:
-        await ctx.close()
-
-
-async def count_stored(url: str) -> tuple[int, int, int]:
-    """(check-ins, distinct recipients with a check-in, photos stored)."""
-    engine = create_engine(url)
-    try:
-        async with create_session_factory(engine)() as s:
-            checkins = await s.scalar(select(func.count()).select_from(Checkin)) or 0
-            people = await s.scalar(select(func.count(func.distinct(Checkin.recipient_id)))) or 0
-            photos = await s.scalar(select(func.count()).select_from(Photo).where(Photo.status == "stored")) or 0
-    finally:
-        await engine.dispose()
-    return checkins, people, photos
 
 
 @dataclass
@@ -206,24 +156,3 @@ async def start_emulator(port: int = 0, *, rtt: float = 0.0, webhook_timeout: fl
     await emulator.start(port=port)
     emulator.add_bot(TOKEN, "uep_multi_bot")
     return emulator
-
-
-async def one_check_in(person: Any, jpeg: bytes, latencies: list[float], start: float, think: float,
-                       rng: random.Random, timeout: float = 300) -> None:
-    await asyncio.sleep(start)
-    for step, (kind, label, expect) in enumerate(STEPS):
-        if step and think:
-            await asyncio.sleep(think * rng.uniform(0.5, 1.5))
-        t = time.perf_counter()
-        if kind == "reply":
-            await person.press_reply(label)
-        elif kind == "press":
-            await person.press(label)
-        else:
-            await person.send_photo(jpeg)
-        await person.wait_for(expect, timeout=timeout)
-        latencies.append(time.perf_counter() - t)
-
-
-def percentile(sorted_values: Sequence[float], q: float) -> float:
-    return sorted_values[max(0, round(len(sorted_values) * q) - 1)]

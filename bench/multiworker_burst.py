@@ -7,8 +7,10 @@
 Each worker is ``uep run --webhook --no-scheduler`` in its own process (docs/deploy.md), one ``uep scheduler``
 beside them; the emulator (in this process) delivers webhooks round-robin to the workers, redelivers what got
 no 2xx within ``--webhook-timeout``, and answers every Bot API call after ``--rtt`` ms when it supports it.
-Reports: check-ins stored (each person exactly once), photos stored, p50/p90/p99 reply latency, updates/s
-overall and per worker (from each worker's /metrics), redeliveries. Ports from ``--port`` (emulator) upwards.
+Reports: check-ins stored (each person exactly once), photos stored, p50/p90/p99 reply latency (overall and by
+step, measured as ``bench/checkin_people.py`` says), updates/s overall and per worker (from each worker's
+/metrics), redeliveries, the CPU of every process during the burst (per update for the workers) and the lag of
+this process's event loop (the emulator and the people). Ports from ``--port`` (emulator) upwards.
 The database (``--pg-url``) is emptied first: never point it at one that matters.
 """
 
@@ -17,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -27,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import text  # noqa: E402
 
+from bench import checkin_people as cp  # noqa: E402
 from bench import multiworker as mw  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.session import create_engine  # noqa: E402
@@ -57,10 +59,13 @@ async def main() -> None:
     ap.add_argument("--port", type=int, default=18120, help="emulator port; workers and scheduler take the next")
     ap.add_argument("--pg-url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/test_ops")
     ap.add_argument("--redis-url", default="redis://127.0.0.1:6379/9")
+    ap.add_argument("--log-dir", help="keep the workers' and the scheduler's logs here (default: a temp dir)")
     args = ap.parse_args()
     rng = random.Random(11)
     await _reset(args.pg_url)
     with tempfile.TemporaryDirectory() as tmp:
+        logs = Path(args.log_dir or tmp)
+        logs.mkdir(parents=True, exist_ok=True)
         emulator = await mw.start_emulator(args.port, rtt=args.rtt / 1000, webhook_timeout=args.webhook_timeout)
         rtt_note = "" if hasattr(emulator, "set_rtt") else " (this emulator has no rtt delay: 0 ms)"
         env = mw.cluster_env(db_url=args.pg_url, redis_url=args.redis_url, data_key=generate_data_key(),
@@ -70,46 +75,54 @@ async def main() -> None:
         cluster = mw.Cluster(env)
         try:
             for i in range(args.workers):
-                await cluster.start_worker(args.port + 1 + i, Path(tmp))
-            await cluster.start_scheduler(args.port + 1 + args.workers, Path(tmp))
+                await cluster.start_worker(args.port + 1 + i, logs)
+            await cluster.start_scheduler(args.port + 1 + args.workers, logs)
             await cluster.wait_healthy()
             emulator.set_webhook_targets([w.url + "/telegram/webhook" for w in cluster.workers])
             people = [emulator.person(BASE_TG + i, f"P{i}", bot=mw.TOKEN, started=True) for i in range(args.people)]
-            for p in people:
-                await p.command("start")
-            await asyncio.gather(*(p.wait_for("Apa yang ingin", timeout=600) for p in people))
-            await emulator.wait_until_processed(120, quiet=1.0)
+            await cp.to_main_menu(emulator, people)
             jpegs = [make_jpeg(640, 480, seed=1000 + i) for i in range(args.people)]
             before = await cluster.updates_handled()
-            latencies: list[float] = []
+            latencies = cp.Latencies()
+            arrivals = cp.Arrivals(emulator)
+            cpu = cp.CpuMeter({**{f"worker {w.port}": w.proc.pid for w in cluster.workers},
+                               "scheduler": cluster.scheduler.pid if cluster.scheduler else None,
+                               "bench (emulator + people)": None})
+            lag = cp.LoopLag()
+            cpu.start()
+            lag.start()
             t = time.perf_counter()
             burst = asyncio.gather(*(
-                mw.one_check_in(p, jpeg, latencies, rng.uniform(0, args.spread), args.think, rng)
+                cp.one_check_in(p, jpeg, latencies, rng.uniform(0, args.spread), args.think, rng, arrivals=arrivals)
                 for p, jpeg in zip(people, jpegs, strict=True)
             ))
+            sampling = asyncio.create_task(cp.sample_while(cpu, burst))
             if args.kill_at:
-                target = int(args.people * len(mw.STEPS) * args.kill_at)
+                target = int(args.people * len(cp.STEPS) * args.kill_at)
                 for _ in range(100_000):
                     if len(latencies) >= target:
                         break
                     await asyncio.sleep(0.05)
+                cpu.sample()
                 cluster.kill(cluster.workers[0])
                 print(f"kill -9 worker on port {cluster.workers[0].port} after {len(latencies)} answers")
             await burst
             wall = time.perf_counter() - t
+            await sampling
+            cpu.stop()
+            await lag.stop()
             after = await cluster.updates_handled()
             await emulator.wait_until_processed(120, quiet=2.0)
-            checkins, recipients, photos = await mw.count_stored(args.pg_url)
-            latencies.sort()
+            checkins, recipients, photos = await cp.count_stored(args.pg_url)
             delivery = emulator.webhook_delivery(mw.TOKEN)
             per_worker = {port: (after[port] - before.get(port, 0)) / wall for port in after}
             print(f"{args.people} people within {args.spread:g} s, {args.workers} workers, rtt {args.rtt:g} ms"
                   f"{rtt_note}: {checkins} check-ins for {recipients} people, {photos} photos stored; burst "
                   f"{wall:.1f} s, {len(latencies) / wall:.0f} updates/s; per worker "
                   + ", ".join(f"{port}: {rate:.0f}/s" for port, rate in sorted(per_worker.items()))
-                  + f"; latency p50 {statistics.median(latencies) * 1000:.0f} ms, p90 "
-                  f"{mw.percentile(latencies, 0.90) * 1000:.0f} ms, p99 {mw.percentile(latencies, 0.99) * 1000:.0f} ms,"
-                  f" max {latencies[-1] * 1000:.0f} ms; redelivered {delivery.redelivered if delivery else 0}")
+                  + f"; {latencies.line()}; redelivered {delivery.redelivered if delivery else 0}")
+            print("  " + latencies.steps_line())
+            print("  " + cpu.line(len(latencies), wall) + "; " + lag.line())
             assert checkins == recipients == args.people, "every check-in stored exactly once"
         finally:
             await cluster.stop()
