@@ -19,7 +19,10 @@ write lock from everyone else for as long as Telegram takes ("database is locked
   the result in separate short transactions;
 * a reply inside an update that meets a 429 waits ``retry_after`` (at most :data:`MAX_REPLY_WAIT`) and is
   sent once more; a transient failure (5xx JSON or HTML, a dropped connection) is retried once after a
-  second. Messages outside an update are never retried here: the outbox retries them from their rows.
+  second. Messages outside an update are never retried here: the outbox retries them from their rows;
+* :func:`together` sends several requests of one update at once (a button press's callback answer, the edit
+  of the pressed message and the next question): one round trip to Telegram instead of one each, after one
+  commit by the update's own task.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from collections.abc import Awaitable
+from contextvars import ContextVar
 from typing import Any
 
 from aiogram import Bot
@@ -34,6 +39,7 @@ from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextR
 from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import GetUpdates, TelegramMethod
 from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
 from db.session import current_session
@@ -49,6 +55,10 @@ OWNER_TASK = "uep_owner_task"  # session.info: the task handling the update this
 
 class TransactionOpenDuringRequest(RuntimeError):
     """A Telegram request was about to leave while a database transaction of the same task was open."""
+
+
+# Inside together(): the update session whose task committed it and waits for these requests (its children).
+_TOGETHER: ContextVar[AsyncSession | None] = ContextVar("uep_speaking_together", default=None)
 
 
 # Sessions with an open database transaction, by the task that opened it.
@@ -96,10 +106,15 @@ class CommitBeforeSpeaking(BaseRequestMiddleware):
         if isinstance(method, GetUpdates):
             return await make_request(bot, method)
         session = current_session.get()
-        replying = session is not None and session.info.get(OWNER_TASK) is _task()
-        if replying and session is not None and session.in_transaction():
+        owner = session is not None and session.info.get(OWNER_TASK) is _task()
+        # A request of together(): its update's task committed the session and waits for it, so it is a reply.
+        joined = not owner and session is not None and _TOGETHER.get() is session
+        replying = owner or joined
+        if owner and session is not None and session.in_transaction():
             await session.commit()
         still_open = open_transactions()
+        if joined and session is not None and session.in_transaction():
+            still_open.append(session.sync_session)  # only its owner commits it: something wrote meanwhile
         if still_open:
             problem = f"Telegram request {type(method).__name__} while a database transaction is open"
             if STRICT_OUTSIDE_UPDATES or (STRICT and replying):
@@ -128,3 +143,31 @@ async def _reply_once_more_on_transient(
         log.info("a reply failed (%s): sending it once more", type(exc).__name__)
         await asyncio.sleep(TRANSIENT_RETRY_DELAY)
     return await make_request(bot, method)
+
+
+async def together(*requests: Awaitable[Any]) -> list[Any]:
+    """Send several Telegram requests of the update being handled at once, and wait for all of them.
+
+    For requests whose order Telegram does not show: a press's callback answer, the edit of the pressed message
+    and the next question (a new message below it) reach the person after one round trip instead of three.
+    Never for two new messages whose order matters. The update's session is committed first, once, by the
+    update's own task (commit, then speak); each request then runs as a reply (a 429 or a transient failure is
+    retried as usual). When one fails, the others still finish and the first failure is raised.
+    """
+    session = current_session.get()
+    owner = session is not None and session.info.get(OWNER_TASK) is _task()
+    if owner and session is not None and session.in_transaction():
+        await session.commit()
+    token = _TOGETHER.set(session if owner else None)
+    try:  # gather's tasks are made here, so they inherit _TOGETHER
+        results = await asyncio.gather(*(_awaited(r) for r in requests), return_exceptions=True)
+    finally:
+        _TOGETHER.reset(token)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
+
+
+async def _awaited(request: Awaitable[Any]) -> Any:
+    return await request  # aiogram's methods are awaitable but not coroutines (nor hashable, as gather wants)

@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import html
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 from aiogram import Bot, F
@@ -56,6 +57,7 @@ from bot.filters import ButtonText, RoleFilter
 from bot.i18n import N_
 from bot.messenger import Messenger
 from bot.routing import Router
+from bot.speaking import together
 from conversations.questions import asks
 from db.enums import BusinessStatus, OnboardingState, Role
 from db.models import TelegramAccount
@@ -157,18 +159,23 @@ async def begin_checkin(
     await _ask_status(message, state, kept)
 
 
-async def _edit_done(query: CallbackQuery, text: str) -> None:
-    """Show the chosen answer in place of the buttons, so old buttons cannot be pressed again."""
-    await query.answer()
-    if isinstance(query.message, Message):
-        await query.message.edit_text(text)
+async def _edit_done(query: CallbackQuery, text: str, *then: Awaitable[Any]) -> None:
+    """Show the chosen answer in place of the buttons, so old buttons cannot be pressed again; ``then``: the next
+    question. All at once (``bot.speaking.together``): one round trip to Telegram, not three, so write the
+    conversation state first."""
+    edit = [query.message.edit_text(text)] if isinstance(query.message, Message) else []
+    await together(query.answer(), *edit, *then)
+
+
+def _days_question(message: Message) -> Awaitable[Message]:
+    row1 = [(str(n), CiCb(step="days", value=str(n))) for n in range(0, 4)]
+    row2 = [(str(n), CiCb(step="days", value=str(n))) for n in range(4, 8)]
+    return message.answer(_("How many days was it open in the last 7 days?"), reply_markup=_kb([row1, row2]))
 
 
 async def _ask_days(message: Message, state: FSMContext, _data: dict[str, Any] | None = None) -> None:
     await state.set_state(Checkin.days)
-    row1 = [(str(n), CiCb(step="days", value=str(n))) for n in range(0, 4)]
-    row2 = [(str(n), CiCb(step="days", value=str(n))) for n in range(4, 8)]
-    await message.answer(_("How many days was it open in the last 7 days?"), reply_markup=_kb([row1, row2]))
+    await _days_question(message)
 
 
 @router.callback_query(Checkin.status, CiCb.filter(F.step == "st"))
@@ -179,12 +186,15 @@ async def chose_status(query: CallbackQuery, callback_data: CiCb, state: FSMCont
         await query.answer(_("This button is no longer active. Please use the latest message."), show_alert=True)
         return
     await state.update_data(status=status.value)
-    await _edit_done(query, _("Business: {status}").format(status=business_status_label(status)))
+    done = _("Business: {status}").format(status=business_status_label(status))
     message = query.message
     assert isinstance(message, Message)
-    if status == BusinessStatus.RUNNING:
-        await _ask_days(message, state)
-    elif status == BusinessStatus.CHANGED:
+    if status == BusinessStatus.RUNNING:  # the common answer: the next question goes with the edit
+        await state.set_state(Checkin.days)
+        await _edit_done(query, done, _days_question(message))
+        return
+    await _edit_done(query, done)
+    if status == BusinessStatus.CHANGED:
         await state.set_state(Checkin.new_business)
         locale = "en" if (await state.get_data()).get("locale") == "en" else None
         rows = [[(business_type_label(code, settings, locale or _locale()), CiCb(step="nb", value=code))]
@@ -236,9 +246,10 @@ async def chose_days(query: CallbackQuery, callback_data: CiCb, state: FSMContex
         await query.answer(_("This button is no longer active. Please use the latest message."), show_alert=True)
         return
     await state.update_data(days_open=int(callback_data.value))
-    await _edit_done(query, _("Days open in the last week: {n}").format(n=callback_data.value))
+    await state.set_state(Checkin.sales)
     assert isinstance(query.message, Message)
-    await _days_chosen(query.message, state, int(callback_data.value))
+    await _edit_done(query, _("Days open in the last week: {n}").format(n=callback_data.value),
+                     _sales_message(query.message))
 
 
 async def _days_chosen(message: Message, state: FSMContext, days: int) -> None:
@@ -247,10 +258,14 @@ async def _days_chosen(message: Message, state: FSMContext, days: int) -> None:
     await _sales_question(message, state, {})
 
 
+def _sales_message(message: Message) -> Awaitable[Message]:
+    rows = [[(_(SALES_LABELS[b]), CiCb(step="sales", value=b))] for b in SALES_BRACKETS]
+    return message.answer(_("About how much did you sell in the last week?"), reply_markup=_kb(rows))
+
+
 @asks(Checkin.sales)
 async def _sales_question(message: Message, state: FSMContext, _data: dict[str, Any]) -> None:
-    rows = [[(_(SALES_LABELS[b]), CiCb(step="sales", value=b))] for b in SALES_BRACKETS]
-    await message.answer(_("About how much did you sell in the last week?"), reply_markup=_kb(rows))
+    await _sales_message(message)
 
 
 @router.message(Checkin.days, F.text)
@@ -278,10 +293,11 @@ async def chose_sales(query: CallbackQuery, callback_data: CiCb, state: FSMConte
         await query.answer(_("This button is no longer active. Please use the latest message."), show_alert=True)
         return
     await state.update_data(sales_bracket=callback_data.value)
-    await _edit_done(query, _("Sales last week: {label}").format(label=_(SALES_LABELS[callback_data.value])))
     await state.set_state(Checkin.photos)
     assert isinstance(query.message, Message)
-    await _ask_photos(query.message, state, settings)
+    photos = (await state.get_data()).get("photos") or []
+    await _edit_done(query, _("Sales last week: {label}").format(label=_(SALES_LABELS[callback_data.value])),
+                     _photos_message(query.message, photos, settings))
 
 
 @asks(Checkin.photos)
@@ -290,15 +306,17 @@ async def _photos_question(message: Message, state: FSMContext, data: dict[str, 
 
 
 async def _ask_photos(message: Message, state: FSMContext, settings: Settings) -> None:
-    photos = (await state.get_data()).get("photos") or []
+    await _photos_message(message, (await state.get_data()).get("photos") or [], settings)
+
+
+def _photos_message(message: Message, photos: list[Any], settings: Settings) -> Awaitable[Message]:
     if photos:  # kept from the main menu: already there, so the step only offers more, location or continue
-        await message.answer(
+        return message.answer(
             _("📷 I have {n} photo(s) for this report. You can send more, then share your location (optional) "
               "or continue.").format(n=len(photos)),
             reply_markup=_photo_keyboard(),
         )
-        return
-    await message.answer(
+    return message.answer(
         _("📷 Send 1 to {max} photos of your business at work (for example your stall with goods, or a customer).")
         .format(max=settings.checkin.max_photos)
     )
@@ -519,12 +537,6 @@ async def _send_report(
         told = await alert_new_case(messenger, session, result.stopped_case, settings=settings)
     # Commit, then speak: the check-in, the cleared state and any alert are committed together by the first
     # request below, so a second press of "Kirim" finds the conversation done and stores nothing twice.
-    if query is not None:
-        await _edit_done(query, _("✅ Report sent."))
-    elif data.get("confirm_message_id"):
-        with contextlib.suppress(TelegramBadRequest):
-            await bot.edit_message_text(_("✅ Report sent."), chat_id=message.chat.id,
-                                        message_id=int(data["confirm_message_id"]))
     thanks = _("Thank you! Your report is saved.")
     if result.checkin.is_extra:
         thanks += " " + _("You had already reported for this period, so this one is kept as an extra report.")
@@ -535,7 +547,14 @@ async def _send_report(
         thanks += "\n" + _("We are sorry your business stopped. Your TKSK has been told and will contact you.")
     elif told is not None:
         thanks += "\n" + _("We are sorry your business stopped. Dinas Sosial has been told and will contact you.")
-    await message.answer(thanks, reply_markup=recipient_main_menu())
+    reply = message.answer(thanks, reply_markup=recipient_main_menu())
+    if query is not None:  # the press's answer, its message's edit and the thanks at once
+        await _edit_done(query, _("✅ Report sent."), reply)
+    elif data.get("confirm_message_id"):
+        await together(_edit_quietly(bot, message.chat.id, int(data["confirm_message_id"]), _("✅ Report sent.")),
+                       reply)
+    else:
+        await reply
     if result.photo_ids:
         _download_soon(bot, ctx, result.photo_ids)  # the rows were committed before the replies above
     if value == "problem":
@@ -543,6 +562,12 @@ async def _send_report(
 
         await begin_obstacle_report(message, state, source_checkin_id=result.checkin.id, account=account,
                                     session=session, settings=settings, **handler_data)
+
+
+async def _edit_quietly(bot: Bot, chat_id: int, message_id: int, text: str) -> None:
+    """The question's buttons taken away (a typed answer); it may be gone or already edited."""
+    with contextlib.suppress(TelegramBadRequest):
+        await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
 
 
 _background: set[asyncio.Task[Any]] = set()
