@@ -26,4 +26,4 @@ async def test_the_next_question_does_not_wait_for_the_callback_answer(sandbox: 
     async with sandbox.ctx.session_factory() as s:
         states = list(await s.scalars(select(FsmRecord.state).where(FsmRecord.key.contains(str(siti.id)))))
     assert "Checkin:days" in states
-    await sandbox.emulator.wait_until_processed(30)  # the answer, at last
+    await sandbox.emulator.wait_until_processed(60)  # the answer, at last
