@@ -65,7 +65,7 @@ async def main() -> None:
     await _reset(args.pg_url)
     with tempfile.TemporaryDirectory() as tmp:
         logs = Path(args.log_dir or tmp)
-        logs.mkdir(parents=True, exist_ok=True)
+        logs.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - before anything runs concurrently
         emulator = await mw.start_emulator(args.port, rtt=args.rtt / 1000, webhook_timeout=args.webhook_timeout)
         rtt_note = "" if hasattr(emulator, "set_rtt") else " (this emulator has no rtt delay: 0 ms)"
         env = mw.cluster_env(db_url=args.pg_url, redis_url=args.redis_url, data_key=generate_data_key(),
