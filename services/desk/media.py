@@ -1,6 +1,7 @@
 """Which voice notes a desk viewer may play: the same row and kecamatan checks as the page that shows them.
 
-A case's voice note follows the case page (``services.desk.cases.load_case``), a check-in's the recipient's
+A case's voice note, and one given as the reason of a step in its history, follow the case page
+(``services.desk.cases.load_case``), a check-in's the recipient's
 page (``services.desk.people.load_recipient``), a data request's the privacy pages (staff only). Each play is
 written to the audit log: a voice note is personal data (docs/privacy.md).
 """
@@ -13,15 +14,15 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Checkin, PrivacyRequest
+from db.models import CaseEvent, Checkin, PrivacyRequest
 from services.audit import audit
 from services.clock import FrozenClock
 from services.desk.access import DeskForbidden, DeskUser
 from services.desk.cases import load_case
 from services.desk.people import load_recipient
 
-VoiceOf = Literal["case", "checkin", "privacy"]
-VOICE_OF: tuple[VoiceOf, ...] = ("case", "checkin", "privacy")
+VoiceOf = Literal["case", "event", "checkin", "privacy"]
+VOICE_OF: tuple[VoiceOf, ...] = ("case", "event", "checkin", "privacy")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,13 @@ async def voice_for(session: AsyncSession, viewer: DeskUser, of: VoiceOf, row_id
     if of == "case":
         case = await load_case(session, viewer, row_id)
         file_id, recipient_id = case.voice_file_id, case.recipient_id
+    elif of == "event":  # a reason given by voice in the case's history (a TKSK passing it to Dinas Sosial)
+        event = await session.get(CaseEvent, row_id)
+        if event is None:
+            raise DeskForbidden("not_found")
+        case = await load_case(session, viewer, event.case_id)
+        file_id, recipient_id = event.voice_file_id, case.recipient_id
+        of = "case_event"  # type: ignore[assignment]
     elif of == "checkin":
         checkin = await session.get(Checkin, row_id)
         if checkin is None:

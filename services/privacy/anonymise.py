@@ -97,6 +97,8 @@ async def anonymise(session: AsyncSession, clock: Clock, settings: Settings, rec
         Checkin.recipient_id == rid, Checkin.voice_file_id.is_not(None)))]
     voice_ids += [*await session.scalars(select(Case.voice_file_id).where(
         Case.recipient_id == rid, Case.voice_file_id.is_not(None)))]
+    voice_ids += [*await session.scalars(select(CaseEvent.voice_file_id).where(
+        CaseEvent.case_id.in_(case_ids), CaseEvent.voice_file_id.is_not(None)))]
     voice_ids += [*await session.scalars(select(PrivacyRequest.voice_file_id).where(
         PrivacyRequest.recipient_id == rid, PrivacyRequest.voice_file_id.is_not(None)))]
     quiet = {"synchronize_session": False}

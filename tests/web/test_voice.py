@@ -124,3 +124,32 @@ async def test_a_voice_note_telegram_no_longer_has_is_a_clear_error(
         async with client.get(f"/media/voice/case/{case.id}") as answer:
             assert answer.status == 502
             assert "Telegram tidak memberikan pesan suara ini" in await answer.text()
+
+
+async def test_a_voice_reason_in_the_case_history_plays_for_those_who_may_see_the_case(
+    desk: Desk, people: People, world: World, ctx: AppContext, sandbox: SandboxRun
+) -> None:
+    from db.models import CaseEvent
+
+    file_id, data = _voice_file(sandbox, 2)
+    case = await _case_with_voice(ctx, world.recipient, None)  # type: ignore[arg-type]
+    async with ctx.session_factory.begin() as s:
+        event = CaseEvent(case_id=case.id, at=ctx.clock.now(), actor="Nurhayati (tksk)", action="escalate",
+                          voice_file_id=file_id)
+        s.add(event)
+        await s.flush()
+        event_id = event.id
+    client = await desk.signed_in(people.budi)
+    async with client:
+        async with client.get(f"/cases/{case.id}") as page:
+            html = await page.text()
+        assert f'src="/media/voice/event/{event_id}"' in html and "/media/voice/case/" not in html
+        async with client.get(f"/media/voice/event/{event_id}") as answer:
+            assert answer.status == 200 and await answer.read() == data
+        async with client.get(f"/media/voice/case/{case.id}") as answer:
+            assert answer.status == 404  # the case itself has no voice note
+    outsider = await desk.signed_in(people.other_tksk)
+    async with outsider:
+        async with outsider.get(f"/media/voice/event/{event_id}") as answer:
+            assert answer.status == 404
+    assert await _plays(ctx, f"case_event:{event_id}") == 1
