@@ -67,7 +67,15 @@ class Kecamatan(Base):
 class Recipient(Base):
     __tablename__ = "recipients"
     # The web desk's people list and search (name order; name, desa and kecamatan read from the index alone).
-    __table_args__ = (Index("ix_recipients_search", "name", "desa", "kecamatan_id", "id"),)
+    # On PostgreSQL, trigram indexes find part of a name or desa (ILIKE '%…%') without reading every row
+    # (migration 0011; SQLite has none: info["only_on"] tells the schema check).
+    __table_args__ = (
+        Index("ix_recipients_search", "name", "desa", "kecamatan_id", "id"),
+        Index("ix_recipients_name_trgm", "name", postgresql_using="gin", postgresql_ops={"name": "gin_trgm_ops"},
+              info={"only_on": "postgresql"}).ddl_if(dialect="postgresql"),
+        Index("ix_recipients_desa_trgm", "desa", postgresql_using="gin", postgresql_ops={"desa": "gin_trgm_ops"},
+              info={"only_on": "postgresql"}).ddl_if(dialect="postgresql"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     nik_hash: Mapped[str] = mapped_column(String(64), unique=True)

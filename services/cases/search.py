@@ -18,7 +18,7 @@ from db.enums import CaseKind, CaseState
 from db.models import Case, Kecamatan, Recipient
 from services.cases.queue import OVERDUE, URGENCY_RANK, QueueItem, queue_items
 from services.cases.transitions import OPEN_STATES
-from services.text_match import contains
+from services.text_match import contains, prefer_text_indexes
 
 SORTS = ("due", "newest", "oldest", "updated")
 OWNER_FILTERS = ("mine", "nobody")  # or a staff id as text
@@ -111,6 +111,8 @@ async def search_cases(
     """One page of matching cases. ``scope`` limits rows to what the viewer may see (a TKSK's kecamatan)."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     where = _where(search, scope if scope is not None else true(), staff_id, dialect)
+    if search.text.strip() and not _NUMBER.match(" ".join(search.text.split())):
+        await prefer_text_indexes(session, dialect)  # by the recipient's name: the trigram index
     total = await session.scalar(select(func.count()).select_from(Case).where(*where)) or 0
     pages = max(1, -(-total // page_size))
     page = min(max(page, 0), pages - 1)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
@@ -33,7 +33,7 @@ from services.audit import audit
 from services.clock import FrozenClock
 from services.crypto import NikCipher, mask_nik
 from services.desk.access import DeskForbidden, DeskUser
-from services.text_match import contains
+from services.text_match import contains, prefer_text_indexes
 
 _NIK_SEPARATORS = re.compile(r"[\s.\-]")
 
@@ -74,12 +74,21 @@ async def search_people(
     nik = as_nik(text)
     if nik is not None:
         where.append(Recipient.nik_hash == cipher.blind_index(nik))
-    elif text:
+    order: list[ColumnElement[object]] = [Recipient.name, Recipient.id]
+    if text and nik is None:
         dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-        where.append(or_(
-            contains(Recipient.name, text, dialect), contains(Recipient.desa, text, dialect),
-            Recipient.kecamatan_id.in_(select(Kecamatan.id).where(contains(Kecamatan.name, text, dialect))),
-        ))
+        # The kecamatan first (about a hundred rows), so the recipients' condition is three plain ones that
+        # PostgreSQL answers from indexes (the name and desa trigram indexes, the kecamatan index) at once.
+        places = list(await session.scalars(select(Kecamatan.id).where(contains(Kecamatan.name, text, dialect))))
+        matches = [contains(Recipient.name, text, dialect), contains(Recipient.desa, text, dialect)]
+        if places:
+            matches.append(Recipient.kecamatan_id.in_(places))
+        where.append(or_(*matches))
+        await prefer_text_indexes(session, dialect)
+        if dialect == "postgresql":
+            # Sorted after finding the matches: walking the name index in order and testing every one of the
+            # 100,000 names (what the planner picks for "ORDER BY name LIMIT 25") is ten times slower.
+            order = [Recipient.name.concat(""), Recipient.id]
     if kecamatan_id is not None:
         where.append(Recipient.kecamatan_id == kecamatan_id)
     total = await session.scalar(select(func.count()).select_from(Recipient).where(*where)) or 0
@@ -87,8 +96,7 @@ async def search_people(
     page = min(max(page, 0), pages - 1)
     # The page's ids from the recipients alone (an index walk in name order), then their rows and places.
     ids = list(await session.scalars(
-        select(Recipient.id).where(*where).order_by(Recipient.name, Recipient.id)
-        .limit(page_size).offset(page * page_size)
+        select(Recipient.id).where(*where).order_by(*order).limit(page_size).offset(page * page_size)
     ))
     rows = {r.id: (r, kec, kab) for r, kec, kab in (await session.execute(
         select(Recipient, Kecamatan.name, Kabupaten.name)
