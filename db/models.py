@@ -68,7 +68,7 @@ class Recipient(Base):
     __tablename__ = "recipients"
     # The web desk's people list and search (name order; name, desa and kecamatan read from the index alone).
     # On PostgreSQL, trigram indexes find part of a name or desa (ILIKE '%…%') without reading every row
-    # (migration 0011; SQLite has none: info["only_on"] tells the schema check).
+    # (migration 0013; SQLite has none: info["only_on"] tells the schema check).
     __table_args__ = (
         Index("ix_recipients_search", "name", "desa", "kecamatan_id", "id"),
         Index("ix_recipients_name_trgm", "name", postgresql_using="gin", postgresql_ops={"name": "gin_trgm_ops"},

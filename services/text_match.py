@@ -18,7 +18,7 @@ def contains(column: ColumnElement[str], text: str, dialect: str) -> ColumnEleme
 
 async def prefer_text_indexes(session: AsyncSession, dialect: str) -> None:
     """Before a search for part of a name on PostgreSQL: let the planner take the trigram indexes (migration
-    0011) for the rest of this transaction. With the default ``random_page_cost`` of 4 (spinning disks) it
+    0013) for the rest of this transaction. With the default ``random_page_cost`` of 4 (spinning disks) it
     prefers reading all 100,000 recipients and running ILIKE on each (≈300 ms under load) over the index and
     the few thousand matching rows (≈30 ms); 1.1 is the usual value for a database held in memory or on SSD,
     which this one is. ``SET LOCAL`` ends with the transaction (the desk's request)."""

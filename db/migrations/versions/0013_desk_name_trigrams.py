@@ -1,12 +1,12 @@
 """web desk: trigram indexes for finding people by part of a name or desa on PostgreSQL (pg_trgm)
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0013
+Revises: 0012
 """
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
