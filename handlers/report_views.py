@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from services.clock import Clock
-from services.reports import Report, ReportScope, build_report, render_charts, render_summary
+from services.reports import Report, ReportScope, build_report, build_reports, render_charts, render_summary
 from services.reports.summary import (
     BREAKDOWN_TITLES,
     Gettext,
@@ -193,9 +193,7 @@ async def write_survival_export(
 ) -> tuple[bytes, int]:
     """The survival table (overall and every breakdown) as CSV or XLSX bytes, and its number of rows."""
     gettext, locale = _translator(i18n)
-    reports = [
-        await build_report(session, settings=settings, clock=clock, scope=scope, breakdown=b) for b in breakdowns
-    ]
+    reports = await build_reports(session, settings=settings, clock=clock, scope=scope, breakdowns=breakdowns)
     buf = io.BytesIO()
     rows = write_survival_table(reports, buf, fmt=fmt, gettext=gettext, locale=locale)  # type: ignore[arg-type]
     return buf.getvalue(), rows

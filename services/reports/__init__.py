@@ -16,7 +16,7 @@ from services.reports.breakdowns import BREAKDOWNS, Breakdown, UnknownBreakdown,
 from services.reports.charts import render_chart, render_charts
 from services.reports.logrank import LogRank, logrank
 from services.reports.operations import Compliance, Operations, classify_due
-from services.reports.report import Report, ReportScope, build_report
+from services.reports.report import Report, ReportScope, build_report, build_reports
 from services.reports.summary import render_summary, translator
 from services.reports.survival import (
     Estimate,
@@ -51,6 +51,7 @@ __all__ = [
     "Subject",
     "UnknownBreakdown",
     "build_report",
+    "build_reports",
     "classify_due",
     "kaplan_meier",
     "observe",

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -95,8 +96,30 @@ async def build_report(
     compliance_months: int = 6,
 ) -> Report:
     """Everything /laporan shows. ``breakdown`` is one of ``BREAKDOWNS`` (business_type, kabupaten, kecamatan,
-    sex, pkh, tksk) or None. Read-only; a few aggregate queries whatever the number of recipients."""
-    spec = get(breakdown) if breakdown is not None else None
+    sex, pkh, tksk) or None. Read-only; a few queries whatever the number of recipients."""
+    (report,) = await build_reports(
+        session,
+        settings=settings,
+        clock=clock,
+        scope=scope,
+        breakdowns=[breakdown],
+        compliance_months=compliance_months,
+    )
+    return report
+
+
+async def build_reports(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    clock: Clock,
+    scope: ReportScope | None = None,
+    breakdowns: Sequence[str | None],
+    compliance_months: int = 6,
+) -> list[Report]:
+    """One :func:`build_report` per breakdown (None: none), from one reading of the database: the recipients,
+    the overall curve and the operations are loaded and computed once (the survival export's every breakdown)."""
+    specs = [get(b) if b is not None else None for b in breakdowns]
     scope = scope or ReportScope()
     rules = Rules.from_settings(settings)
     tz = settings.program.tz
@@ -121,14 +144,14 @@ async def build_report(
             tksk_of[kec] = wid
             tksk_names[str(wid)] = f"{name} ({kec_names.get(kec, '?')})"
 
-    extra = {spec.name: spec.column} if spec is not None and spec.column is not None else None
+    extra = {spec.name: spec.column for spec in specs if spec is not None and spec.column is not None}
     subjects = await load_subjects(
         session,
         today=today,
         kecamatan_ids=scope.kecamatan_ids,
         kabupaten_of=kabupaten_of,
         tksk_of=tksk_of,
-        extra_columns=extra,
+        extra_columns=extra or None,
     )
     zone = fixed_zone(tz, now)
     pairs = [(s, observe(s, today=today, tz=zone)) for s in subjects]
@@ -136,25 +159,6 @@ async def build_report(
     overall = group_survival(
         "all", "all", [o for _, o in pairs], rules, unknown.count_reasons(subjects, reason_of)
     )
-
-    groups: list[GroupSurvival] = []
-    group_months: int | None = None
-    test: LogRank | None = None
-    if spec is not None:
-        names = Names(
-            kabupaten={str(k): v for k, v in kabupaten.items()},
-            kecamatan={str(k): v for k, v in kec_names.items()},
-            tksk=tksk_names,
-        )
-        labels = dict(spec.names(names)) if spec.names is not None else {}
-        groups = survival_by(pairs, spec.group_key, labels, rules, reason_of)
-        group_months = group_horizon(overall, groups, rules)
-        groups = sort_by_survival(groups, group_months)
-        test = logrank(
-            [g.observations for g in groups if sum(o.days > 0 for o in g.observations) >= rules.min_at_risk]
-        )
-
-    from sqlalchemy import func
 
     q = select(func.count()).select_from(Recipient)
     if scope.kecamatan_ids is not None:
@@ -169,27 +173,52 @@ async def build_report(
         kecamatan_ids=scope.kecamatan_ids,
         months=compliance_months,
     )
-    return Report(
-        generated_at=now,
-        timezone=settings.program.timezone,
-        scope=scope,
-        baseline=settings.program.group_baseline_survival,
-        overall=overall,
-        breakdown=breakdown,
-        groups=groups,
-        recipients=total,
-        awaiting_aid=total - len(subjects),
-        operations=operations,
-        business_type_labels={
-            code: (bt.label_id, bt.label_en) for code, bt in settings.program.business_types.items()
-        },
-        kabupaten_names=kabupaten,
-        rules=rules,
-        logrank=test,
-        group_months=group_months,
-        first_aid=min((s.aid_date for s in subjects), default=None),
-        last_report_at=_latest_report(subjects),
+    names = Names(
+        kabupaten={str(k): v for k, v in kabupaten.items()},
+        kecamatan={str(k): v for k, v in kec_names.items()},
+        tksk=tksk_names,
     )
+    first_aid = min((s.aid_date for s in subjects), default=None)
+    last_report_at = _latest_report(subjects)
+    business_type_labels = {
+        code: (bt.label_id, bt.label_en) for code, bt in settings.program.business_types.items()
+    }
+
+    reports = []
+    for breakdown, spec in zip(breakdowns, specs, strict=True):
+        groups: list[GroupSurvival] = []
+        group_months: int | None = None
+        test: LogRank | None = None
+        if spec is not None:
+            labels = dict(spec.names(names)) if spec.names is not None else {}
+            groups = survival_by(pairs, spec.group_key, labels, rules, reason_of)
+            group_months = group_horizon(overall, groups, rules)
+            groups = sort_by_survival(groups, group_months)
+            test = logrank(
+                [g.observations for g in groups if sum(o.days > 0 for o in g.observations) >= rules.min_at_risk]
+            )
+        reports.append(
+            Report(
+                generated_at=now,
+                timezone=settings.program.timezone,
+                scope=scope,
+                baseline=settings.program.group_baseline_survival,
+                overall=overall,
+                breakdown=breakdown,
+                groups=groups,
+                recipients=total,
+                awaiting_aid=total - len(subjects),
+                operations=operations,
+                business_type_labels=business_type_labels,
+                kabupaten_names=kabupaten,
+                rules=rules,
+                logrank=test,
+                group_months=group_months,
+                first_aid=first_aid,
+                last_report_at=last_report_at,
+            )
+        )
+    return reports
 
 
 def group_horizon(overall: GroupSurvival, groups: list[GroupSurvival], rules: Rules) -> int:
@@ -208,4 +237,4 @@ def _latest_report(subjects: list[Subject]) -> datetime | None:
     return max(found) if found else None
 
 
-__all__ = ["BREAKDOWNS", "Report", "ReportScope", "UnknownBreakdown", "build_report"]
+__all__ = ["BREAKDOWNS", "Report", "ReportScope", "UnknownBreakdown", "build_report", "build_reports"]

@@ -260,6 +260,20 @@ async def test_every_breakdown(ctx, session, cipher, region) -> None:  # type: i
     _check(by_tksk["none"], expect([5, 6, 9, 10]))
 
 
+async def test_every_breakdown_from_one_reading_is_the_same_report(ctx, session, cipher, region) -> None:  # type: ignore[no-untyped-def]
+    """build_reports (the survival export's every breakdown) gives what build_report gives one by one."""
+    from services.reports import BREAKDOWNS, build_reports
+
+    await _hand_example(session, cipher, region)
+    settings = _small(ctx.settings)
+    wanted = [None, *BREAKDOWNS]
+    together = await build_reports(session, settings=settings, clock=ctx.clock, breakdowns=wanted)
+    one_by_one = [await build_report(session, settings=settings, clock=ctx.clock, breakdown=b) for b in wanted]
+    assert [r.breakdown for r in together] == wanted
+    assert together == one_by_one
+    assert any(r.logrank is not None for r in together) and all(r.groups for r in together[1:])
+
+
 async def test_scope_limits_to_kecamatan(ctx, session, cipher, region) -> None:  # type: ignore[no-untyped-def]
     await _hand_example(session, cipher, region)
     rep = await build_report(
