@@ -6,6 +6,7 @@ import logging
 
 from scheduler.tasks import TaskRun, scan_task
 from services.broadcast import deliveries as dl
+from services.broadcast.progress import queue_final_report
 from services.broadcast.worker import progress_sink, running_engines, wake
 
 log = logging.getLogger("uep.broadcast")
@@ -24,6 +25,8 @@ async def start_scheduled_broadcasts(run: TaskRun) -> int:
     if not running_engines():  # no worker in this process (e.g. `uep jobs run-due`): finish and report here
         async with run.ctx.session_factory.begin() as session:
             finished = await dl.finish_done(session, run.now)
+            for bid in finished:  # the sender's final report: an outbox row in the same commit
+                await queue_final_report(session, bid)
         if finished:
             sink = progress_sink(run.ctx, run.messenger.bot, run.messenger.i18n)
             for bid in finished:

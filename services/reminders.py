@@ -17,7 +17,6 @@ outbox row per part, written in the transaction that marks the periods digested)
 
 from __future__ import annotations
 
-import asyncio
 import html
 import logging
 from collections import defaultdict
@@ -25,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -46,8 +45,7 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)
 KINDS = (REMINDER_KIND, MISSED_KIND, REUSE_NOTICE_KIND)
 DIGEST_KIND = "missed_digest"  # outbox rows of the TKSK's daily digest
-# People whose reminders are handled at the same time (each holds one database session).
-SEND_CONCURRENCY = 4
+ROWS_PER_COMMIT = 50  # reminder rows handled in one transaction
 
 
 def in_quiet_hours(now: datetime, settings: Settings) -> bool:
@@ -256,8 +254,7 @@ async def send_due_reminders(ctx: AppContext, messenger: Messenger, now: datetim
     commit by the outbox sender; at most ``limit`` rows (None: all), so the outbox holds about what the pacer
     sends in one scan interval and other routine messages (a digest) do not queue behind a whole cohort.
 
-    ``SEND_CONCURRENCY`` people at a time; one person's rows go one after the other, in order (the catch-up
-    rule needs the earlier step handled first)."""
+    Claimed in batches of ``scheduler.batch_size``, written ``ROWS_PER_COMMIT`` to a transaction."""
     handled = 0
     batch = ctx.settings.scheduler.batch_size
     while limit is None or handled < limit:
@@ -271,30 +268,29 @@ async def send_due_reminders(ctx: AppContext, messenger: Messenger, now: datetim
 
 
 async def _handle_claimed(ctx: AppContext, messenger: Messenger, ids: list[int], now: datetime) -> None:
-    if not ids:
-        return
-    async with ctx.session_factory() as session:
-        owners = list(await session.execute(
-            select(Reminder.id, Reminder.recipient_id).where(Reminder.id.in_(ids))
-            .order_by(Reminder.due_at, Reminder.step, Reminder.id)
-        ))
-    by_person: dict[object, list[int]] = defaultdict(list)
-    for reminder_id, recipient_id in owners:
-        by_person[recipient_id if recipient_id is not None else ("row", reminder_id)].append(reminder_id)
-    people = iter(list(by_person.values()))
-
-    async def worker() -> None:
-        for rows in people:  # one shared iterator: each person is taken by one worker
-            for reminder_id in rows:
+    """Handle claimed rows in order (one person's steps oldest first: the catch-up rule needs the earlier step
+    handled first), ``ROWS_PER_COMMIT`` to a transaction (nothing is sent here, so a transaction is short: a
+    few queries and one outbox row per reminder; SQLite's write lock is never held long), each row in a
+    savepoint so one row's failure leaves the others (its lease brings it back)."""
+    for start in range(0, len(ids), ROWS_PER_COMMIT):
+        chunk = ids[start:start + ROWS_PER_COMMIT]
+        async with ctx.session_factory.begin() as session:
+            # A write first (the lease renewed): on SQLite the transaction takes the write lock now, waiting
+            # its turn, instead of reading a snapshot that another writer's commit would make stale.
+            await session.execute(update(Reminder).where(Reminder.id.in_(chunk)).values(claimed_until=now + LEASE)
+                                  .execution_options(synchronize_session=False))
+            rows = list(await session.scalars(
+                select(Reminder).where(Reminder.id.in_(chunk))
+                .order_by(Reminder.due_at, Reminder.step, Reminder.id)
+            ))
+            for row in rows:
+                if row.status != ReminderStatus.PENDING:
+                    continue
                 try:
-                    async with ctx.session_factory.begin() as session:
-                        row = await session.get(Reminder, reminder_id)
-                        if row is not None and row.status == ReminderStatus.PENDING:
-                            await _handle(session, messenger, row, now=now, settings=ctx.settings)
-                except Exception:  # one row's failure must not stop the others; its lease brings it back
-                    log.exception("reminder %s failed", reminder_id)
-
-    await asyncio.gather(*(worker() for _ in range(min(SEND_CONCURRENCY, len(by_person)))))
+                    async with session.begin_nested():
+                        await _handle(session, messenger, row, now=now, settings=ctx.settings)
+                except Exception:
+                    log.exception("reminder %s failed", row.id)
 
 
 async def send_missed_digests(ctx: AppContext, messenger: Messenger, now: datetime) -> int:

@@ -1,8 +1,11 @@
 """What the sender of a broadcast sees: one progress message edited as it goes (at most every
 ``broadcast.progress_interval`` seconds, never with the same text twice) and the final report, with a button to
-download the list of people who could not be reached. In the sender's language. Edits and the report wait
-for the shared pacer at priority ``ROUTINE``: one message every few seconds, ahead of the broadcast's own
-messages (``BULK``), so the sender sees the progress while it goes."""
+download the list of people who could not be reached. In the sender's language. Edits wait for the shared
+pacer at priority ``ROUTINE``: one message every few seconds, ahead of the broadcast's own messages (``BULK``),
+so the sender sees the progress while it goes; each is made with no transaction open, and a lost one is only a
+late figure. The final report is durable: an outbox row (:func:`queue_final_report`, kind ``broadcast_report``)
+written in the transaction that marks the broadcast done, an edit of the progress message (a new message when
+there is none yet), its words and counts built just before it is sent."""
 
 from __future__ import annotations
 
@@ -19,9 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.i18n import CatalogI18n
-from db.models import Broadcast, TelegramAccount
+from db.models import Broadcast, OutboxMessage, TelegramAccount
 from services.broadcast import deliveries as dl
 from services.clock import Clock
+from services.outgoing.outbox import Refreshed, enqueue, refresher
 from services.outgoing.pacer import Pacer
 from services.outgoing.priority import Priority
 
@@ -73,6 +77,40 @@ def final_keyboard(broadcast_id: int, c: dl.Counts) -> InlineKeyboardMarkup | No
     return InlineKeyboardMarkup(inline_keyboard=[[button]])
 
 
+FINAL_REPORT_KIND = "broadcast_report"
+
+
+def _report_key(broadcast_id: int) -> str:
+    return f"{FINAL_REPORT_KIND}:{broadcast_id}"
+
+
+async def queue_final_report(session: AsyncSession, broadcast_id: int) -> bool:
+    """In the transaction that marks the broadcast done: its sender's final report, as an outbox row (sent after
+    the commit, retried from its row). False when the broadcast has no progress chat of a known account."""
+    broadcast = await session.get(Broadcast, broadcast_id)
+    if broadcast is None or broadcast.progress_chat_id is None or broadcast.created_by_account_id is None:
+        return False
+    account = await session.get(TelegramAccount, broadcast.created_by_account_id)
+    if account is None or account.chat_id != broadcast.progress_chat_id:
+        return False
+    payload: dict[str, int] = {"broadcast_id": broadcast_id}
+    if broadcast.progress_message_id is not None:
+        payload["edit_message_id"] = broadcast.progress_message_id
+    await enqueue(session, account=account, kind=FINAL_REPORT_KIND, text="", priority=Priority.ROUTINE,
+                  dedupe_key=_report_key(broadcast_id), payload=payload)
+    return True
+
+
+@refresher(FINAL_REPORT_KIND)
+async def _final_report(session: AsyncSession, row: OutboxMessage, account: TelegramAccount,
+                        **_: object) -> Refreshed | None:
+    broadcast_id = int((row.payload or {}).get("broadcast_id", 0))
+    counts = await dl.counts(session, broadcast_id)
+    keyboard = final_keyboard(broadcast_id, counts)
+    return Refreshed(final_text(broadcast_id, counts),
+                     keyboard.model_dump(mode="json", exclude_none=True) if keyboard is not None else None)
+
+
 class TelegramProgress:
     """The engine's progress sink in the bot: edits the sender's progress message."""
 
@@ -117,8 +155,15 @@ class TelegramProgress:
         await self._show(broadcast_id, chat_id, message_id, text, None)
 
     async def finished(self, broadcast_id: int, counts: dl.Counts) -> None:
+        """After the commit that marked it done: nothing to send when its final report is an outbox row
+        (:func:`queue_final_report`); otherwise (a progress chat of no known account) the report is sent here."""
         async with self.sf() as session:
             broadcast, locale = await self._target(session, broadcast_id)
+            queued = await session.scalar(
+                select(OutboxMessage.id).where(OutboxMessage.dedupe_key == _report_key(broadcast_id)))
+        if queued is not None:
+            self._last.pop(broadcast_id, None)
+            return
         if broadcast is None or broadcast.progress_chat_id is None:
             return
         with self.i18n.context(), self.i18n.use_locale(locale):

@@ -47,6 +47,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import BroadcastSettings
 from db.models import Broadcast
 from services.broadcast import deliveries as dl
+from services.broadcast.progress import queue_final_report
 from services.clock import Clock
 from services.outgoing.pacer import Pacer, mark_paced
 from services.outgoing.priority import Priority
@@ -398,6 +399,8 @@ class DeliveryEngine:
         self._finish_checked = time.monotonic()
         async with self.sf.begin() as session:
             finished = await dl.finish_done(session, self.clock.now())
+            for bid in finished:  # the sender's final report: an outbox row in the same commit
+                await queue_final_report(session, bid)
         for bid in finished:
             self._content.pop(bid, None)
             self._touched.discard(bid)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from bot.context import AppContext
 from db.enums import BroadcastStatus, BusinessStatus, OnboardingState, StaffRole, WorkerRole
-from db.models import AuditLog, Broadcast, BroadcastDelivery, Recipient, Staff
+from db.models import AuditLog, Broadcast, BroadcastDelivery, OutboxMessage, Recipient, Staff
 from sandbox.people import Person
 from sandbox.runner import SandboxRun
 from scheduler.runner import run_due
@@ -104,6 +104,10 @@ async def test_text_broadcast_with_preview_and_send_now(sandbox: SandboxRun, fas
     await staff.wait_for("sedang dikirim")
     final = await staff.wait_for("selesai", timeout=SENDING_DONE_WITHIN)
     assert "Terkirim: 6 dari 6" in final.content
+    await sandbox.settle()
+    async with fast.session_factory() as s:  # the final report is durable: an outbox row, the progress message edited
+        report = (await s.execute(select(OutboxMessage).where(OutboxMessage.kind == "broadcast_report"))).scalar_one()
+    assert report.status == "sent" and report.payload["edit_message_id"] == final.message_id
     everyone = [i for k, v in world.items() if k not in ("tksk", "psm") for i in v]
     assert set(received(sandbox.emulator, everyone, "Pelatihan usaha <hari Senin> & Selasa").values()) == {1}
     assert received(sandbox.emulator, [819999] + world["tksk"], "Pelatihan")[819999] == 0, "declined: never"

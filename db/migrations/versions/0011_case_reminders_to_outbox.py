@@ -81,11 +81,10 @@ def upgrade() -> None:
                     moved = {"case_id": case_id, "what": payload.get("what"), "header": None,
                              "media_caption": None, "to_tksk": False, "event_id": payload.get("event_id")}
                     priority = URGENT if urgency == "high" else CASE
-                bind.execute(outbox.insert().values(
+                bind.execute(outbox.insert().values(  # the columns left out are NULL
                     account_id=account_id, chat_id=chat_id, kind=row["kind"], priority=priority, text="",
-                    reply_markup=None, photo=None, media=None, payload=moved, dedupe_key=key,
-                    due_at=row["due_at"], status="pending", attempts=min(row["attempts"] or 0, 7),
-                    claimed_until=None, created_at=row["due_at"], sent_at=None, message_id=None, error=None,
+                    payload=moved, dedupe_key=key, due_at=row["due_at"], status="pending",
+                    attempts=min(row["attempts"] or 0, 7), created_at=row["due_at"],
                 ))
         bind.execute(reminders.update().where(reminders.c.id == row["id"])
                      .values(status="skipped", error=error, claimed_until=None))
