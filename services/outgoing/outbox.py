@@ -58,7 +58,7 @@ LEASE = timedelta(minutes=5)       # longer than any one send (aiogram's request
 MAX_ATTEMPTS = 8                   # transient failures; then the row is failed and the fallback runs
 BASE_BACKOFF = 5.0                 # seconds; doubled per attempt, at least Telegram's retry_after
 MAX_BACKOFF = 3600.0
-BATCH = 50
+BATCH = 200                        # rows claimed at once (a batch boundary is a short gap in sending)
 CONCURRENCY = 8                    # chats sent to at once (one chat's rows go in order)
 POLL_SECONDS = 5.0                 # the sender looks for due rows at least this often
 MAX_ALBUM = 10
