@@ -4,7 +4,10 @@ Writes made while an update is handled go through that update's session (``db.se
 so the conversation state commits or rolls back with the rest of the update: never a state that points past
 data that was not saved. Reads are served from a bounded write-through cache: with DB storage the bot runs as
 one process (several processes use Redis storage and Redis event isolation instead), so the cache is never
-stale; keys written by an update that rolled back are dropped from it (``forget_uncommitted``).
+stale; keys written by an update that rolled back are dropped from it (``forget_uncommitted``). With several
+processes on one database (``fsm.events_isolation = "redis"``) there is no cache (``cache_size=0``), but an
+update reads each key once and keeps it, with its own writes, in its session (its person's lock keeps their
+other updates out meanwhile).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ def _upsert(dialect: str) -> Any:
 
 
 _WRITTEN = "uep_fsm_written"  # session.info: keys written in the open transaction
+_READ = "uep_fsm_read"  # session.info: the state of each key as this update knows it (read once, then its writes)
 
 
 class DatabaseStorage(BaseStorage):
@@ -64,8 +68,17 @@ class DatabaseStorage(BaseStorage):
         if cached is not _MISSING:
             self._cache.move_to_end(key)
             return cached  # type: ignore[return-value]
-        query = select(FsmRecord.state, FsmRecord.data).where(FsmRecord.key == key)
         ambient = current_session.get()
+        seen: dict[str, tuple[str | None, dict[str, Any]]] | None = None
+        if ambient is not None:
+            # Read once per update (several processes, no cache): the person's lock keeps every other update of
+            # theirs out until this one ends, and this update's own writes land here too (``_save``). aiogram
+            # reads the state for the filters, then each update_data/set_state/get_data would read it again.
+            seen = ambient.info.setdefault(_READ, {})
+            value = seen.get(key, _MISSING)  # type: ignore[arg-type]
+            if value is not _MISSING:
+                return value[0], dict(value[1])  # type: ignore[index]
+        query = select(FsmRecord.state, FsmRecord.data).where(FsmRecord.key == key)
         if ambient is not None:
             # Through the update's session: it sees the update's own uncommitted writes (with no cache, or
             # cache_size=0 for several processes, a fresh session would read the state from before them).
@@ -75,6 +88,8 @@ class DatabaseStorage(BaseStorage):
             async with self.session_factory() as session:
                 row = (await session.execute(query)).first()
         value = (row.state, dict(row.data or {})) if row else (None, {})
+        if seen is not None:
+            seen[key] = (value[0], dict(value[1]))
         self._remember(key, value)
         return value
 
@@ -102,6 +117,7 @@ class DatabaseStorage(BaseStorage):
         if ambient is not None:
             await self._write(ambient, key, state, data)
             ambient.info.setdefault(_WRITTEN, set()).add(key)
+            ambient.info.setdefault(_READ, {})[key] = (state, dict(data))
         else:
             async with self.session_factory.begin() as session:
                 await self._write(session, key, state, data)
