@@ -20,12 +20,23 @@ def _normalised(text: str) -> str:
     return _PUNCTUATION.sub("", " ".join(text.lower().split()))
 
 
+# Words that may follow a yes without changing it: whom it is said to, thanks, the step's own verb.
+# Anything else ("ya tapi kurang satu", "ya belum") is not a plain yes, so the step asks again.
+_YES_TAIL = frozenset({
+    "pak", "bu", "ibu", "bapak", "mas", "mbak", "kak", "dek", "bang", "terima", "kasih", "makasih", "trims",
+    "sudah", "siap", "oke", "ok", "benar", "betul", "iya", "ya", "setuju", "kirim", "catat", "semua", "lengkap",
+    "diterima", "sampai", "please", "thanks", "thank", "you",
+})
+
+
 def is_yes(text: str | None) -> bool:
     if not text or text.startswith("/"):
         return False
     word = _normalised(text)
-    first = re.split(r"[\s,.!]+", word, maxsplit=1)[0]
-    return word in YES_WORDS or (first in YES_WORDS and len(word) <= 16)
+    if word in YES_WORDS:
+        return True
+    first, *rest = [w for w in re.split(r"[\s,.!👍🙏]+", word) if w]
+    return first in YES_WORDS and all(w in _YES_TAIL for w in rest)
 
 
 def typed_number(text: str | None, low: int, high: int) -> int | None:

@@ -22,12 +22,17 @@ def settings(settings: Settings) -> Settings:
     return settings
 
 
-@pytest.mark.parametrize("text", ["iya", "Ya", "setuju", "oke", "siap", "Siap!", "ya, sudah", "oke 👍", "iya benar"])
+YES = ["iya", "Ya", "setuju", "oke", "siap", "Siap!", "ya, sudah", "oke 👍", "iya benar", "ya pak",
+       "siap bu, terima kasih", "ya kirim"]
+
+
+@pytest.mark.parametrize("text", YES)
 def test_yes_words(text: str) -> None:
     assert is_yes(text)
 
 
-@pytest.mark.parametrize("text", ["tidak", "belum", "/batal", "", "ya tapi mixer belum sampai", "yakin tidak"])
+@pytest.mark.parametrize("text", ["tidak", "belum", "/batal", "", "ya tapi mixer belum sampai", "yakin tidak",
+                                  "ya tapi kurang", "ya belum", "oke nanti"])
 def test_not_yes(text: str) -> None:
     assert not is_yes(text)
 
