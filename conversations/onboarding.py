@@ -188,8 +188,8 @@ async def ask_phone(target: Message) -> None:
 
 async def ask_profile(target: Message, recipient: Recipient, settings: Settings, locale: str) -> None:
     await target.answer(
-        _("Please check your details:\nName: <b>{name}</b>\nDesa: <b>{desa}</b>\nKecamatan: <b>{kecamatan}</b>\n"
-          "Business: <b>{business}</b>\n\nIs this right?").format(
+        _("Your details: <b>{name}</b>, desa {desa}, kecamatan {kecamatan}, business: {business}.\n"
+          "Is this right?").format(
             name=html.escape(recipient.name), desa=html.escape(recipient.desa or "-"),
             kecamatan=html.escape(recipient.kecamatan.name),
             business=html.escape(business_type_label(recipient.business_type, settings, locale)),
@@ -200,18 +200,35 @@ async def ask_profile(target: Message, recipient: Recipient, settings: Settings,
     )
 
 
+def _aid_keyboard(*, list_button: bool) -> InlineKeyboardMarkup:
+    rows = [[_btn(_("📄 See the items"), "aidlist")]] if list_button else []
+    rows += [[_btn(_("✅ Yes, all received"), "aidall")], [_btn(_("❌ Something is missing"), "aidsome")]]
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
 def aid_prompt(package: AidPackage) -> tuple[str, InlineKeyboardMarkup]:
-    """The aid package with 'all received' / 'something is missing' (also sent by the scan task)."""
+    """A short summary of the aid package (how many items, their value) with the list one tap away, and
+    'all received' / 'something is missing' (also sent by the scan task). A phone shows it in three lines."""
+    from services.aid.catalog import rupiah
+    from services.aid.packages import package_total
+
+    total = package_total(package)
+    n = len(package.items)
+    if total is not None:
+        summary = _("🎁 Your aid package: {n} items, worth {total}.").format(n=n, total=rupiah(total))
+    else:
+        summary = _("🎁 Your aid package: {n} items.").format(n=n)
+    return summary + "\n" + _("Have you received all of it?"), _aid_keyboard(list_button=True)
+
+
+def aid_list_prompt(package: AidPackage) -> tuple[str, InlineKeyboardMarkup]:
+    """The whole list, asked for with "See the items"."""
     from services.aid.packages import item_line, package_value_line
 
     lines = "\n".join(f"{i}. {item_line(item)}" for i, item in enumerate(package.items, 1))
     lines += package_value_line(package)
     text = _("🎁 Your aid package:\n{items}\n\nHave you received all of it?").format(items=lines)
-    markup = InlineKeyboardMarkup(inline_keyboard=[
-        [_btn(_("✅ Yes, all received"), "aidall")],
-        [_btn(_("❌ Something is missing"), "aidsome")],
-    ])
-    return text, markup
+    return text, _aid_keyboard(list_button=False)
 
 
 def item_prompt(package: AidPackage, item_id: int) -> tuple[str, InlineKeyboardMarkup]:
@@ -799,6 +816,19 @@ async def profile_needs_button(message: Message, account: TelegramAccount, setti
 # --------------------------------------------------------------------------------------------------- aid
 # While the aid is on its way, whatever the recipient sends is kept and offered as a problem report
 # (conversations/kept.py); the pre-aid menu has 🆘 and 📂.
+
+
+@router.callback_query(OnbCb.filter(F.action == "aidlist"), RecipientStep(OnboardingState.AID_RECEIPT))
+async def aid_list(query: CallbackQuery, account: TelegramAccount, session: AsyncSession, settings: Settings) -> None:
+    recipient = account.recipient
+    if recipient is None or not isinstance(query.message, Message):
+        await _stale(query)
+        return
+    package = await aid_rules.ensure_package(session, recipient, settings)
+    await query.answer()
+    await _drop_buttons(query)
+    text, markup = aid_list_prompt(package)
+    await query.message.answer(text, reply_markup=markup)
 
 
 @router.callback_query(OnbCb.filter(F.action.in_({"aidall", "aidsome", "item"})),

@@ -89,9 +89,14 @@ def item_line(item: AidItem) -> str:
     return f"{name} — {quantity} {html.escape(item.unit or '')}, {rupiah(item.unit_price * quantity)}"
 
 
+def package_total(package: AidPackage) -> int | None:
+    """The package's value at catalog prices (None when an item has no price)."""
+    if not package.items or any(i.unit_price is None for i in package.items):
+        return None
+    return sum((i.unit_price or 0) * (i.quantity or 1) for i in package.items)
+
+
 def package_value_line(package: AidPackage) -> str:
     """A total line under the items when the package has catalog prices (else nothing)."""
-    if not package.items or any(i.unit_price is None for i in package.items):
-        return ""
-    total = sum((i.unit_price or 0) * (i.quantity or 1) for i in package.items)
-    return "\n" + _("Total value: {total}").format(total=rupiah(total))
+    total = package_total(package)
+    return "" if total is None else "\n" + _("Total value: {total}").format(total=rupiah(total))

@@ -7,6 +7,8 @@ closing note is printed; the test fails if any message is longer than ``MAX_LINE
 
 from __future__ import annotations
 
+import html
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,12 +19,15 @@ from db.models import Kecamatan, Recipient
 from sandbox.app import SandboxApp
 from sandbox.personas import RECIPIENT_BASE
 from services.invitations import create_invitation
+from tests.fieldfit.recipient_messages import ON_REQUEST, recipient_messages
 
 from .helpers import open_page, pick_person, wait_bot
 
 pytestmark = pytest.mark.browser
 NARROW = {"width": 360, "height": 740}
-MAX_LINES = 15  # measured: the aid package list (one line per item) is the longest; the questions are 1-3 lines
+MAX_LINES = 6  # a reply joins up to three entries: the consent screen (greeting, summary, question) is the longest
+ENTRY_MAX_LINES = 4  # one catalog entry: "about three short lines" (tests/fieldfit/test_message_lines.py)
+CSS = Path(__file__).resolve().parents[2] / "sandbox" / "web" / "style.css"
 
 @pytest.fixture
 def settings(settings: Any) -> Any:
@@ -38,7 +43,7 @@ LINES = """() => [...document.querySelectorAll('.msg.in .bubble')].map(b => {
     const r = document.createRange(); r.selectNodeContents(n);
     for (const rect of r.getClientRects()) if (rect.width > 0) tops.add(Math.round(rect.top / 4));
   }
-  return [tops.size, b.innerText.slice(0, 60)];
+  return [tops.size, b.innerText.slice(0, 200)];
 })"""
 
 
@@ -87,3 +92,22 @@ async def test_longest_recipient_message_in_lines_at_360_px(sandbox_app: Sandbox
     print(f"\nFIGURE longest recipient message at 360 px: {longest} lines ({text!r}); "
           f"messages measured: {len(measured)}; lines per message: {sorted(n for n, _ in measured)}")
     assert longest <= MAX_LINES, (longest, text)
+
+
+async def test_every_recipient_catalog_entry_in_lines_at_360_px(browser: Any) -> None:
+    """Every recipient-facing entry (Indonesian, realistic values) laid out in the web chat's bubbles at 360 px."""
+    rendered = recipient_messages(("id",))
+    bubbles = "".join(f'<div class="msg in"><div class="bubble">{html.escape(r.text)}</div></div>' for r in rendered)
+    page = await browser.new_page()
+    await page.set_viewport_size(NARROW)
+    await page.set_content(f"<html><head><style>{CSS.read_text()}</style></head><body>"
+                           f"<div class='messages' style='overflow:visible'>{bubbles}</div></body></html>")
+    measured = [(n, r) for (n, _text), r in zip(await page.evaluate(LINES), rendered, strict=True)]
+    short = [(n, r) for n, r in measured if r.msgid not in ON_REQUEST]
+    longest, which = max(((n, r.where) for n, r in short))
+    print(f"\nFIGURE longest recipient catalog entry at 360 px (Chromium): {longest} lines ({which}); "
+          f"entries: {len(measured)}; on request (not limited): "
+          f"{sorted(n for n, r in measured if r.msgid in ON_REQUEST)}")
+    assert len(measured) > 250
+    too_long = [(n, r.where, r.text) for n, r in short if n > ENTRY_MAX_LINES]
+    assert not too_long, too_long

@@ -102,7 +102,7 @@ async def test_5_a_tksk_who_blocked_the_bot_is_not_named(sandbox: SandboxRun, pe
                         .values(blocked_at=sandbox.ctx.clock.now()))
     await _report(people.siti)
     saved = await people.siti.wait_for(SAVED)
-    assert "Dinas Sosial sudah diberi tahu" in saved.text
+    assert "Dinas Sosial akan menghubungi" in saved.text
     assert "TKSK" not in saved.text and "Nurhayati" not in saved.text
     [case] = await _cases(sandbox.ctx)
     alert = await people.budi.wait_for(case.number, timeout=10)

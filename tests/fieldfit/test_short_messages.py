@@ -108,3 +108,21 @@ async def test_quiet_hours_grace_for_someone_who_just_wrote(sandbox: SandboxRun,
                                      in m.content)
     await sandbox.settle()
     assert all("sedang menanganinya" not in (m.text or "") for m in people.rahma.messages[mark:])
+
+
+async def test_aid_package_is_a_summary_with_the_list_one_tap_away(sandbox: SandboxRun) -> None:
+    r = await make_recipient(sandbox, name="Siti Aminah")
+    person = sandbox.person(730011, "Siti", phone="+6281234567890")
+    await person.command("start", (await invitation_link(sandbox, r.id)).rsplit("=", 1)[1])
+    await person.press("✅ Saya setuju", message=await person.wait_for("Apakah Anda setuju?"))
+    await person.wait_for("Kirim nomor HP saya")
+    await person.press_reply("📱 Kirim nomor HP saya")
+    await person.press("✅ Ya, benar", message=await person.wait_for("Apakah sudah benar?"))
+    summary = await person.wait_for("Paket bantuan Anda")
+    assert len(summary.text.splitlines()) <= 2 and "barang" in summary.text and "1." not in summary.text
+    assert summary.buttons[0] == "📄 Lihat daftar barang" and "✅ Ya, semua sudah diterima" in summary.buttons
+    await person.press("📄 Lihat daftar barang", message=summary)
+    full = await person.wait_for(lambda m: m.message_id != summary.message_id and "1. " in m.content)
+    assert "📄 Lihat daftar barang" not in full.buttons
+    await person.press("✅ Ya, semua sudah diterima", message=full)
+    await person.wait_for("Langkah terakhir")

@@ -187,11 +187,11 @@ async def test_visit_moves_a_planned_case_on_and_the_recipient_is_told(
     assert events[0].from_state == CaseState.VISIT_PLANNED and events[0].note == "Tambah menu minuman dingin"
 
     await run_due(ctx, sandbox.app.messenger)  # the notice goes out from the scan, after the commit
-    told = await siti.wait_for("sudah mengunjungi Anda")
+    told = await siti.wait_for("sudah berkunjung pada")
     assert number in told.text and "Nurhayati" in told.text and "Tambah menu minuman dingin" in told.text
     await run_due(ctx, sandbox.app.messenger)
     await siti.wait_idle()
-    assert len([m for m in siti.messages if "sudah mengunjungi Anda" in m.content]) == 1  # once
+    assert len([m for m in siti.messages if "sudah berkunjung pada" in m.content]) == 1  # once
 
 
 async def test_visit_refusals(sandbox: SandboxRun, people: People, world: World) -> None:

@@ -48,8 +48,8 @@ async def test_invitation_to_main_menu_in_six_taps(sandbox: SandboxRun) -> None:
     assert "Siti Aminah" in profile.text and "Palaran" in profile.text and "Gorengan" in profile.text
     await siti.press("✅ Ya, benar")
     aid = await siti.wait_for("Paket bantuan Anda")
-    assert "1. Kompor gas 1 tungku — 1 unit, Rp450.000" in aid.text and "Minyak goreng dan tepung awal" in aid.text
-    assert "Nilai seluruhnya: Rp4.600.000" in aid.text
+    # A short summary (#17 §4); the list is behind "📄 Lihat daftar barang" (tests/fieldfit).
+    assert "Rp4.600.000" in aid.text and "Kompor" not in aid.text and "📄 Lihat daftar barang" in aid.buttons
     await siti.press("✅ Ya, semua sudah diterima")
     await siti.wait_for("Langkah terakhir")
     await siti.send_photo()

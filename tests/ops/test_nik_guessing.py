@@ -14,7 +14,7 @@ from sandbox.runner import SandboxRun
 from tests import factories
 from tests.onboarding.helpers import NIK, invitation_link, make_recipient, make_tksk
 
-CLOSED = "Pendaftaran dengan NIK ini ditutup"
+CLOSED = "NIK ini dikunci"
 NO_MATCH = "tidak cocok"
 
 

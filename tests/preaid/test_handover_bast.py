@@ -127,8 +127,11 @@ async def test_handover_receipt_and_bast(sandbox: SandboxRun, tmp_path: Path) ->
     # The recipient is asked to confirm receipt, listing the real items with their values.
     assert (await run_due(ctx, sandbox.app.messenger))["onboarding_aid_arrived"] == 1
     news = await rusmini.wait_for("Kabar baik")
-    assert "1. Oven gas — 1 unit, Rp1.400.000" in news.text and "Nilai seluruhnya: Rp4.750.000" in news.text
-    await rusmini.press("✅ Ya, semua sudah diterima")
+    assert "7 barang, senilai Rp4.750.000" in news.text, "a short summary (#17 §4)"
+    await rusmini.press("📄 Lihat daftar barang", message=news)
+    items = await rusmini.wait_for("1. Oven gas")
+    assert "1. Oven gas — 1 unit, Rp1.400.000" in items.text and "Nilai seluruhnya: Rp4.750.000" in items.text
+    await rusmini.press("✅ Ya, semua sudah diterima", message=items)
     await rusmini.wait_for("Langkah terakhir")
     await rusmini.send_photo()
     finished = await rusmini.wait_for("Pendaftaran selesai")

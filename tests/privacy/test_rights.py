@@ -305,7 +305,7 @@ async def test_withdrawal_is_a_recorded_request(sandbox: SandboxRun, people: Peo
     await people.siti.press("🚪 Tarik persetujuan saya")
     await people.siti.wait_for("Anda yakin?")
     await people.siti.press("Ya, tarik")
-    await people.siti.wait_for("Persetujuan Anda sudah ditarik")
+    await people.siti.wait_for("Persetujuan sudah ditarik")
     await sandbox.settle()
     [request] = await requests(ctx)
     assert (request.kind, request.state) == (PrivacyRequestKind.WITHDRAWAL, PrivacyRequestState.APPLIED)
