@@ -32,8 +32,8 @@ from sandbox.people import Person
 RECIPIENT_BASE = 7_100_000_000
 WORKER_BASE = 7_200_000_000
 STAFF_IDS = {StaffRole.ADMIN: 7_300_000_001, StaffRole.CASEWORKER: 7_300_000_002}
-STAFF_NAMES = {StaffRole.ADMIN: "Rahmawati (Admin Dinas Sosial)",
-               StaffRole.CASEWORKER: "Andi Pratama (Petugas kasus Dinas Sosial)"}
+# Names only: the sandbox's badge and the desk's header say the role.
+STAFF_NAMES = {StaffRole.ADMIN: "Rahmawati", StaffRole.CASEWORKER: "Andi Pratama"}
 STRANGER_BASE = 7_400_000_000
 _strangers = itertools.count(1)
 MAX_LIST = 100

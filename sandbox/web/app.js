@@ -10,7 +10,7 @@ const TZ = "Asia/Makassar";
 const DEFAULT_LOCATION = { latitude: -0.502106, longitude: 117.153709 }; // Samarinda
 const ALLOWED_TAGS = new Set(["b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
   "blockquote", "tg-spoiler", "span", "br"]);
-const KIND_LABEL = { recipient: "Penerima", tksk: "TKSK", psm: "PSM", caseworker: "Caseworker", admin: "Admin",
+const KIND_LABEL = { recipient: "Penerima", tksk: "TKSK", psm: "PSM", caseworker: "Petugas kasus", admin: "Admin",
   stranger: "Orang asing", person: "Orang" };
 const STATE_LABEL = { not_joined: "belum bergabung", consent: "persetujuan", declined: "menolak", phone: "cek nomor HP",
   profile: "cek profil", aid_waiting: "menunggu bantuan", aid_receipt: "terima bantuan", active: "aktif" };

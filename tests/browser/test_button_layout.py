@@ -52,7 +52,7 @@ async def test_no_label_is_cut_off_at_360_px(sandbox_app: SandboxApp, browser: A
     tksk = await open_page(browser, sandbox_app.url, viewport=NARROW)
     await pick_person(tksk, "TKSK/PSM", "palaran", TKSK)
     dissos = await open_page(browser, sandbox_app.url, viewport=NARROW)
-    await pick_person(dissos, "Dinas Sosial", "", "Caseworker")
+    await pick_person(dissos, "Dinas Sosial", "", "Andi Pratama")
     me = await open_page(browser, sandbox_app.url, viewport=NARROW)
     await pick_person(me, "Penerima", "erna palaran", "Erna Sinaga")
 

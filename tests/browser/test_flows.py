@@ -108,7 +108,7 @@ async def test_obstacle_report_appears_live_in_the_tksk_tab(sandbox_app: Sandbox
     tksk = await open_page(browser, sandbox_app.url)
     await pick_person(tksk, "TKSK/PSM", "palaran", TKSK)
     dissos = await open_page(browser, sandbox_app.url)
-    await pick_person(dissos, "Dinas Sosial", "", "Caseworker")
+    await pick_person(dissos, "Dinas Sosial", "", "Andi Pratama")
 
     me = await open_page(browser, sandbox_app.url)
     await pick_person(me, "Penerima", "erna palaran", "Erna Sinaga")
@@ -155,7 +155,7 @@ async def test_moving_the_clock_past_a_case_deadline_escalates_it(sandbox_app: S
     tksk = await open_page(browser, sandbox_app.url)
     await pick_person(tksk, "TKSK/PSM", "palaran", TKSK)
     dissos = await open_page(browser, sandbox_app.url)
-    await pick_person(dissos, "Dinas Sosial", "", "Caseworker")
+    await pick_person(dissos, "Dinas Sosial", "", "Andi Pratama")
     me = await open_page(browser, sandbox_app.url)
     await pick_person(me, "Penerima", "erna palaran", "Erna Sinaga")
     await send(me, "🆘 Ada kendala")
