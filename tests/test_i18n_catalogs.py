@@ -36,3 +36,22 @@ def test_indonesian_is_default_and_english_falls_back_to_msgid() -> None:
     assert i18n.default_locale == "id"
     assert i18n.gettext("❓ Help", locale="id") == "❓ Bantuan"
     assert i18n.gettext("❓ Help", locale="en") == "❓ Help"
+
+
+def test_a_msgid_has_one_translation_across_fragments() -> None:
+    # The fragments are merged into one catalog per language and the first one wins: a msgid translated two
+    # ways would show whichever fragment loads first, silently.
+    from babel.messages.pofile import read_po
+
+    for locale in ("id", "en"):
+        seen: dict[str, tuple[str, str]] = {}
+        clashes = []
+        for path in sorted((LOCALES_DIR / locale / "LC_MESSAGES").glob("*.po")):
+            with path.open("rb") as f:
+                for message in read_po(f):
+                    if not message.id or not message.string or not isinstance(message.id, str):
+                        continue
+                    first = seen.setdefault(message.id, (path.name, str(message.string)))
+                    if first[1] != message.string:
+                        clashes.append(f"{message.id!r}: {first[0]} {first[1]!r} / {path.name} {message.string!r}")
+        assert not clashes, f"{locale}: " + "\n".join(clashes)
