@@ -92,11 +92,14 @@ async def anonymise(session: AsyncSession, clock: Clock, settings: Settings, rec
         Case.recipient_id == rid, Case.video_note_file_id.is_not(None)))) or 0
     voice += (await session.scalar(select(func.count()).select_from(PrivacyRequest).where(
         PrivacyRequest.recipient_id == rid, PrivacyRequest.voice_file_id.is_not(None)))) or 0
-    # Voice notes the web desk fetched for playing are kept on disk (services/voice.py): they go too.
+    # Voice notes and round videos the web desk fetched for playing are kept on disk (services/voice.py):
+    # they go too.
     voice_ids = [*await session.scalars(select(Checkin.voice_file_id).where(
         Checkin.recipient_id == rid, Checkin.voice_file_id.is_not(None)))]
     voice_ids += [*await session.scalars(select(Case.voice_file_id).where(
         Case.recipient_id == rid, Case.voice_file_id.is_not(None)))]
+    voice_ids += [*await session.scalars(select(Case.video_note_file_id).where(
+        Case.recipient_id == rid, Case.video_note_file_id.is_not(None)))]
     voice_ids += [*await session.scalars(select(CaseEvent.voice_file_id).where(
         CaseEvent.case_id.in_(case_ids), CaseEvent.voice_file_id.is_not(None)))]
     voice_ids += [*await session.scalars(select(PrivacyRequest.voice_file_id).where(

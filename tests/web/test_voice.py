@@ -153,3 +153,35 @@ async def test_a_voice_reason_in_the_case_history_plays_for_those_who_may_see_th
         async with outsider.get(f"/media/voice/event/{event_id}") as answer:
             assert answer.status == 404
     assert await _plays(ctx, f"case_event:{event_id}") == 1
+
+
+async def test_a_case_round_video_plays_on_the_case_page_for_those_who_may_see_it(
+    desk: Desk, people: People, world: World, ctx: AppContext, sandbox: SandboxRun,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(bot.speaking, "STRICT_OUTSIDE_UPDATES", True)
+    data = b"\x00\x00\x00\x18ftypmp42" + bytes(range(200))  # an MP4 as Telegram holds a video_note
+    video = sandbox.emulator.world.files.add(data, "video_note", "mp4", mime_type="video/mp4", duration=5)
+    async with ctx.session_factory.begin() as s:
+        r = await s.get(Recipient, world.recipient.id)
+        case = (await open_case(s, recipient=r, kind=CaseKind.EQUIPMENT, urgency=Urgency.NORMAL, description=None,
+                                video_note_file_id=video.file_id, settings=ctx.settings, clock=ctx.clock)).case
+    outsider = await desk.signed_in(people.other_tksk)
+    async with outsider:
+        async with outsider.get(f"/media/video/case/{case.id}") as answer:
+            assert answer.status == 404
+    client = await desk.signed_in(people.budi)
+    async with client:
+        async with client.get(f"/cases/{case.id}") as page:
+            html = await page.text()
+        assert f'<video class="video-note" controls preload="metadata" src="/media/video/case/{case.id}">' in html
+        assert "/media/voice/case/" not in html  # no voice note on this case
+        async with client.get(f"/media/video/case/{case.id}") as answer:
+            assert answer.status == 200 and answer.headers["Content-Type"] == "video/mp4"
+            assert await answer.read() == data
+    assert voice.cached(ctx.settings.storage.media_dir, video.file_id, "video") is not None
+    async with ctx.session_factory() as s:
+        plays = await s.scalar(select(func.count()).select_from(AuditLog).where(
+            AuditLog.action == "desk.video_played", AuditLog.target == f"case:{case.id}"))
+    assert plays == 1
+    assert voice.forget(ctx.settings.storage.media_dir, [video.file_id]) == 1  # anonymising removes the copy

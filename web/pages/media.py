@@ -8,7 +8,7 @@ from aiogram.utils.i18n import gettext as _
 from aiohttp import web
 
 from services import voice
-from services.desk.media import VOICE_OF, record_play, voice_for
+from services.desk.media import VIDEO_OF, VOICE_OF, VoiceOf, record_play, voice_for
 from services.desk.people import photo_for
 from web.app import messenger_of, render
 from web.forms import viewer_of
@@ -32,15 +32,25 @@ async def voice_note(request: web.Request) -> web.StreamResponse:
     """A voice note for the page's ``<audio>``: access checked like the page, fetched from Telegram through
     the bot the first time (with no database transaction open), then served from the disk cache. The audit
     entry is written once per play (the first byte range), not for every range the player asks for."""
-    viewer = viewer_of(request)
     of = request.match_info["of"]
     if of not in VOICE_OF:
         raise web.HTTPNotFound()
+    return await _play(request, of)  # type: ignore[arg-type]
+
+
+@routes.get("/media/video/case/{row_id:\\d+}")
+async def case_video_note(request: web.Request) -> web.StreamResponse:
+    """A case's round video for the page's ``<video>``: checked, fetched, cached and audited like a voice note."""
+    return await _play(request, VIDEO_OF[0])
+
+
+async def _play(request: web.Request, of: VoiceOf) -> web.StreamResponse:
+    viewer = viewer_of(request)
     session = request[DB]
-    ref = await voice_for(session, viewer, of, int(request.match_info["row_id"]))  # type: ignore[arg-type]
+    ref = await voice_for(session, viewer, of, int(request.match_info["row_id"]))
     settings = request.app[CTX].settings
     media_dir = Path(settings.storage.media_dir)
-    path = voice.cached(media_dir, ref.file_id)
+    path = voice.cached(media_dir, ref.file_id, ref.kind)
     if path is None:
         messenger = messenger_of(request)
         if messenger is None:
@@ -49,7 +59,7 @@ async def voice_note(request: web.Request) -> web.StreamResponse:
         await session.commit()  # the access check is done: no transaction stays open during the Telegram call
         try:
             path = await voice.fetch(messenger.bot, ref.file_id, media_dir=media_dir,
-                                     max_bytes=settings.storage.max_download_bytes)
+                                     max_bytes=settings.storage.max_download_bytes, kind=ref.kind)
         except voice.VoiceUnavailable:
             return render(request, "error.html", {"message": _("Telegram did not give this voice note. "
                                                               "Try again later.")}, status=502)
@@ -57,7 +67,7 @@ async def voice_note(request: web.Request) -> web.StreamResponse:
         record_play(session, viewer, ref, now=request[NOW])
     # Not kept in the browser's cache: each play is checked and audited, and an office computer shared by
     # staff of two kecamatan never hands one of them the other's recording.
-    return web.FileResponse(path, headers={"Content-Type": voice.CONTENT_TYPE, "Cache-Control": "no-store"})
+    return web.FileResponse(path, headers={"Content-Type": voice.KINDS[ref.kind][1], "Cache-Control": "no-store"})
 
 
 def _first_range(header: str | None) -> bool:
