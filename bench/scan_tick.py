@@ -157,6 +157,7 @@ async def main() -> None:
             print(f"rate: {len(sent_at):,} in {busy:.1f} s = {rate:.2f}/s ({100 * (rate - limit) / limit:+.1f}% of the "
                   f"limit); 10-s windows min {min(wins, default=0):.1f}/s max {max(wins, default=0):.1f}/s")
             print(f"429s provoked: {report['stats']['flood_429']}; pacer backoffs {ctx.pacer.stats.backoffs}")
+            print("10-s windows (messages/s): " + " ".join(f"{w:.1f}" for w in wins))
             assert len(sent_at) == len(set(chats)) == args.due and again == 0
             assert report["violations"] == [], report["violations"][:3]
         finally:

@@ -17,6 +17,7 @@ outbox row per part, written in the transaction that marks the periods digested)
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 from collections import defaultdict
@@ -46,6 +47,7 @@ LEASE = timedelta(minutes=5)
 KINDS = (REMINDER_KIND, MISSED_KIND, REUSE_NOTICE_KIND)
 DIGEST_KIND = "missed_digest"  # outbox rows of the TKSK's daily digest
 ROWS_PER_COMMIT = 50  # reminder rows handled in one transaction
+SQLITE_WRITERS_PAUSE = 0.12  # seconds between those transactions on SQLite (see _handle_claimed)
 
 
 def in_quiet_hours(now: datetime, settings: Settings) -> bool:
@@ -272,8 +274,15 @@ async def _handle_claimed(ctx: AppContext, messenger: Messenger, ids: list[int],
     handled first), ``ROWS_PER_COMMIT`` to a transaction (nothing is sent here, so a transaction is short: a
     few queries and one outbox row per reminder; SQLite's write lock is never held long), each row in a
     savepoint so one row's failure leaves the others (its lease brings it back)."""
+    sqlite = ctx.settings.database.is_sqlite
     for start in range(0, len(ids), ROWS_PER_COMMIT):
         chunk = ids[start:start + ROWS_PER_COMMIT]
+        if sqlite and start:
+            # A writer waiting for SQLite's lock polls (its busy handler sleeps up to 100 ms between tries), so
+            # a loop that opens its next write transaction at once wins the lock every time: the outbox sender
+            # could not record a send, nor a person's update commit, until the whole scan was done (1-2 sent
+            # per second for the 20 s of queueing 2,000 reminders). A pause longer than one poll lets them in.
+            await asyncio.sleep(SQLITE_WRITERS_PAUSE)
         async with ctx.session_factory.begin() as session:
             # A write first (the lease renewed): on SQLite the transaction takes the write lock now, waiting
             # its turn, instead of reading a snapshot that another writer's commit would make stale.

@@ -205,11 +205,11 @@ async def test_two_scheduler_processes_never_double_send_on_postgresql(ctx: AppC
 
 
 async def test_a_scan_tick_sends_no_more_reminders_than_the_pacer_can_send_in_it(ctx: AppContext) -> None:
-    """The reminder task of one tick queues no more than the pacer's budget for the scan interval, less what is
-    still waiting in the outbox (so other routine messages are not queued behind minutes of reminders); the rest
-    go in the next ticks, each once."""
+    """The reminder task of one tick keeps no more than two scan intervals of the pacer's rate queued, less what
+    is still waiting in the outbox (so other routine messages are not queued behind minutes of reminders, and
+    the sender never runs dry between ticks); the rest go in the next ticks, each once."""
     ctx.settings.telegram.global_rate = 1
-    ctx.settings.scheduler.scan_interval_seconds = 10  # budget: 80% of 10 s at 1/s = 8 per tick
+    ctx.settings.scheduler.scan_interval_seconds = 4  # budget: 2 intervals of 4 s at 1/s = 8 queued at most
     ctx.settings.scheduler.batch_size = 5
     async with ctx.session_factory.begin() as s:
         kec = await factories.region(s)
@@ -226,7 +226,7 @@ async def test_a_scan_tick_sends_no_more_reminders_than_the_pacer_can_send_in_it
 
     run = TaskRun(ctx=ctx, messenger=messenger, now=ctx.clock.now())
     assert await checkin_reminders(run) == 8
-    assert await checkin_reminders(run) == 0  # the outbox still holds a whole interval's worth
+    assert await checkin_reminders(run) == 0  # the outbox still holds two intervals' worth
     assert sent == []
 
     async def tick() -> int:
