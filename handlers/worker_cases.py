@@ -113,7 +113,7 @@ async def case_button(
     name = callback_data.action
 
     # Looking, not changing: history and media follow the right to see the phone number.
-    if name == "card":  # back from a question asked on the card
+    if name in ("card", "hist", "media"):
         try:
             check(case, Action.CALL, actor)
         except CaseActionRefused as exc:
@@ -121,19 +121,11 @@ async def case_button(
             return
         assert case is not None
         await query.answer()
-        if msg is not None:
-            await show_card(bot, chat_id, session, case, actor, settings=settings, i18n=i18n, now=now,
-                            edit_message_id=msg.message_id, back=back)
-        return
-    if name in ("hist", "media"):
-        try:
-            check(case, Action.CALL, actor)
-        except CaseActionRefused as exc:
-            await refuse(query, exc, settings)
-            return
-        assert case is not None
-        await query.answer()
-        if name == "hist":
+        if name == "card":  # back from a question asked on the card
+            if msg is not None:
+                await show_card(bot, chat_id, session, case, actor, settings=settings, i18n=i18n, now=now,
+                                edit_message_id=msg.message_id, back=back)
+        elif name == "hist":
             await bot.send_message(chat_id, history_text(case, await history(session, case.id), settings))
         elif account is not None:
             ctx = await card_context(session, case, last_events=0)
