@@ -16,6 +16,7 @@ from bot.i18n import AccountI18nMiddleware, CatalogI18n
 from bot.inline_filters import inline_magic_filters
 from bot.layout import FitKeyboardsMiddleware
 from bot.middlewares import DbSessionMiddleware, IdentityMiddleware, ThrottlingMiddleware
+from bot.middlewares.fsm_context import FsmStateMiddleware, PersonLockMiddleware, take_fsm_middleware
 from bot.middlewares.metrics import MessageMetricsMiddleware, UpdateMetricsMiddleware
 from bot.middlewares.update_ledger import UpdateLedgerMiddleware, watch_writes
 from bot.speaking import CommitBeforeSpeaking
@@ -109,6 +110,10 @@ def create_dispatcher(ctx: AppContext, *, i18n: CatalogI18n | None = None) -> Di
         db_session = DbSessionMiddleware(ctx.session_factory, storage.forget_uncommitted)
     else:
         db_session = DbSessionMiddleware(ctx.session_factory)
+    # aiogram's FSM middleware, split in two around the session (bot/middlewares/fsm_context.py). The lock
+    # stays first, where aiogram had it: everything below, commits included, runs while it is held.
+    fsm = take_fsm_middleware(dp)
+    dp.update.outer_middleware(PersonLockMiddleware(fsm))
     dp.update.outer_middleware(UpdateMetricsMiddleware())  # outermost of ours: times session and commit too
     # Everything sent while handling an update is a reply (counted by the pacer, never delayed).
     dp.update.outer_middleware(UpdateScopeMiddleware())
@@ -117,6 +122,7 @@ def create_dispatcher(ctx: AppContext, *, i18n: CatalogI18n | None = None) -> Di
     if bus is not None:  # outside the session: publishes the update's drops after its commit
         dp.update.outer_middleware(FlushCacheDrops(bus))
     dp.update.outer_middleware(db_session)
+    dp.update.outer_middleware(FsmStateMiddleware(fsm))  # read through the update's session
     watch_writes(ctx.session_factory)
     dp.update.outer_middleware(UpdateLedgerMiddleware(ctx.clock))  # a redelivered update changes nothing twice
     dp.update.outer_middleware(IdentityMiddleware(ctx.clock, account_cache))

@@ -2,26 +2,29 @@
 
 Writes made while an update is handled go through that update's session (``db.session.current_session``),
 so the conversation state commits or rolls back with the rest of the update: never a state that points past
-data that was not saved. Reads are served from a bounded write-through cache: with DB storage the bot runs as
-one process (several processes use Redis storage and Redis event isolation instead), so the cache is never
-stale; keys written by an update that rolled back are dropped from it (``forget_uncommitted``). With several
-processes on one database (``fsm.events_isolation = "redis"``) there is no cache (``cache_size=0``), but an
-update reads each key once and keeps it, with its own writes, in its session (its person's lock keeps their
-other updates out meanwhile).
+data that was not saved. Each key is written once, just before the session commits (its last value).
+Reads are served from a bounded write-through cache: with DB storage the bot runs as one process (several
+processes use Redis storage and Redis event isolation instead), so the cache is never stale; keys written by
+an update that rolled back are dropped from it (``forget_uncommitted``). With several processes on one
+database (``fsm.events_isolation = "redis"``) there is no cache (``cache_size=0``), but an update reads each
+key once, through its own session (``bot.middlewares.fsm_context``), and keeps it with its own writes there
+(its person's lock keeps their other updates out meanwhile).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StateType, StorageKey
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, event, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from db.models import FsmRecord
 from db.session import current_session
@@ -45,7 +48,38 @@ def _upsert(dialect: str) -> Any:
 
 
 _WRITTEN = "uep_fsm_written"  # session.info: keys written in the open transaction
+_UNWRITTEN = "uep_fsm_unwritten"  # session.info: key -> (state, data, time), written just before the commit
 _READ = "uep_fsm_read"  # session.info: the state of each key as this update knows it (read once, then its writes)
+
+
+def _write_now(connection: Connection, key: str, state: str | None, data: dict[str, Any], now: datetime) -> None:
+    # Core statements built once, values as parameters: most updates of a conversation write here, and
+    # building an ORM upsert per write cost more than the rest of the step's database work.
+    if state is None and not data:
+        connection.execute(_DELETE, {"k": key})
+        return
+    connection.execute(_upsert(connection.dialect.name), {"key": key, "state": state, "data": data, "updated_at": now})
+
+
+def _write_unwritten(session: Session) -> None:
+    # before_commit runs inside the commit's greenlet, so these synchronous executes are the session's own.
+    unwritten = session.info.pop(_UNWRITTEN, None)
+    if unwritten:
+        connection = session.connection()
+        for key, (state, data, now) in unwritten.items():
+            _write_now(connection, key, state, data, now)
+
+
+def _drop_unwritten(session: Session, *_args: Any) -> None:
+    session.info.pop(_UNWRITTEN, None)
+
+
+def _defer_writes_to_commit(session: AsyncSession) -> None:
+    cls = type(session.sync_session)
+    if not getattr(cls, "_uep_fsm_writes_at_commit", False):
+        event.listen(cls, "before_commit", _write_unwritten)
+        event.listen(cls, "after_soft_rollback", _drop_unwritten)
+        cls._uep_fsm_writes_at_commit = True  # type: ignore[attr-defined]
 
 
 class DatabaseStorage(BaseStorage):
@@ -100,22 +134,18 @@ class DatabaseStorage(BaseStorage):
             self._cache.popitem(last=False)
 
     async def _write(self, session: AsyncSession, key: str, state: str | None, data: dict[str, Any]) -> None:
-        # Core statements built once, values as parameters: most updates of a conversation write here, and
-        # building an ORM upsert per write cost more than the rest of the step's database work.
         connection = await session.connection()
-        if state is None and not data:
-            await connection.execute(_DELETE, {"k": key})
-            return
-        await connection.execute(
-            _upsert(connection.dialect.name), {"key": key, "state": state, "data": data, "updated_at": self.clock.now()}
-        )
+        _write_now(connection.sync_connection, key, state, data, self.clock.now())  # type: ignore[arg-type]
 
     async def _save(self, key: str, state: str | None, data: dict[str, Any]) -> None:
         if self._cache.get(key) == (state, data):
             return  # nothing changes (e.g. /start clearing an empty state): no write, no SQLite write lock
         ambient = current_session.get()
         if ambient is not None:
-            await self._write(ambient, key, state, data)
+            # Written once, when the update's transaction commits: a step's update_data and set_state (and
+            # a clear) were two or three upserts of the same row, each a round trip to PostgreSQL.
+            _defer_writes_to_commit(ambient)
+            ambient.info.setdefault(_UNWRITTEN, {})[key] = (state, dict(data), self.clock.now())
             ambient.info.setdefault(_WRITTEN, set()).add(key)
             ambient.info.setdefault(_READ, {})[key] = (state, dict(data))
         else:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 
@@ -40,7 +41,23 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 20, max_over
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
+    engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=max_overflow)
+    event.listen(engine.sync_engine, "checkout", _drop_closed_connection)
+    return engine
+
+
+def _drop_closed_connection(dbapi_connection, _record, _proxy) -> None:  # type: ignore[no-untyped-def]
+    """A pooled connection the server has closed (a restart, an idle timeout) is replaced before use.
+
+    Instead of SQLAlchemy's ``pool_pre_ping``: on asyncpg that ping is BEGIN, an empty query and ROLLBACK, three
+    round trips on every checkout, and an update checks out once per commit (commit, then speak), which made
+    the pings a third of the bot's statements. asyncpg notices a closed socket while the connection sits in
+    the pool, so asking it costs nothing. A connection lost between this check and its use fails that update;
+    its webhook delivery gets no 200 and Telegram delivers it again (``bot.middlewares.update_ledger``).
+    """
+    connection = getattr(dbapi_connection, "_connection", None)
+    if connection is not None and connection.is_closed():
+        raise DisconnectionError("the server closed this pooled connection")
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

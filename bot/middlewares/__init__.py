@@ -1,4 +1,5 @@
-"""Outer middlewares on every update, in this order: throttling, DB session, identity and role, i18n."""
+"""Outer middlewares on every update, in this order: the person's lock, metrics, DB session, conversation state,
+update ledger, identity and role, i18n, throttling, command menu (``bot.factory.create_dispatcher``)."""
 
 from bot.middlewares.db_session import DbSessionMiddleware
 from bot.middlewares.identity import IdentityMiddleware
