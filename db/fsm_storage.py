@@ -135,7 +135,8 @@ class DatabaseStorage(BaseStorage):
 
     async def _write(self, session: AsyncSession, key: str, state: str | None, data: dict[str, Any]) -> None:
         connection = await session.connection()
-        _write_now(connection.sync_connection, key, state, data, self.clock.now())  # type: ignore[arg-type]
+        now = self.clock.now()
+        await connection.run_sync(lambda sync: _write_now(sync, key, state, data, now))
 
     async def _save(self, key: str, state: str | None, data: dict[str, Any]) -> None:
         if self._cache.get(key) == (state, data):

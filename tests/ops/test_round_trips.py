@@ -95,6 +95,9 @@ async def test_an_update_writes_its_state_row_once_at_commit_and_not_at_all_when
     assert await storage.get_state(KEY) is None
     async with ctx.session_factory() as s:
         assert (await s.execute(text("SELECT count(*) FROM fsm_states"))).scalar() == 0
+    await storage.set_state(KEY, "Checkin:photos")  # outside an update (a restart test, a CLI): written at once
+    async with ctx.session_factory() as s:
+        assert (await s.execute(text("SELECT state FROM fsm_states"))).scalar() == "Checkin:photos"
 
 
 @pytest.fixture
