@@ -263,6 +263,11 @@ class BroadcastSettings(_Section):
     progress_interval: float = Field(5, ge=0)
 
 
+class RuntimeSettings(_Section):
+    # The event loop of every ``uep`` process: uvloop (aiogram's ``fast`` extra) where it is installed, else asyncio's.
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
+
+
 class SchedulerSettings(_Section):
     scan_interval_seconds: float = Field(60, gt=0)
     batch_size: int = Field(500, ge=1)
@@ -449,6 +454,7 @@ class Settings(BaseSettings):
         case_sensitive=False,
     )
 
+    runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     fsm: FsmSettings = Field(default_factory=FsmSettings)

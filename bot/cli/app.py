@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable
@@ -13,6 +12,7 @@ import typer
 from bot import log_privacy
 from bot.config import ConfigError, Settings, load_settings
 from bot.context import AppContext
+from bot.event_loop import run_loop
 
 app = typer.Typer(
     help="UEP bot: monitoring of the productive-business aid program (Dinas Sosial Kaltim).",
@@ -85,7 +85,7 @@ def run_async(factory: Callable[[AppContext], Awaitable[T]], *, migrated: bool =
             await ctx.close()
 
     try:
-        return asyncio.run(_main())
+        return run_loop(_main(), ctx.settings.runtime.event_loop)
     except ConfigError as exc:
         raise fail(str(exc)) from None
     except KeyboardInterrupt:
