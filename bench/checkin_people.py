@@ -89,6 +89,17 @@ async def count_stored(url: str) -> tuple[int, int, int]:
     return checkins, people, photos
 
 
+async def count_waiting_photos(url: str) -> int:
+    """Photos recorded but not yet downloaded: in a burst, past the immediate downloads' backlog, the photo scan
+    task stores them (``conversations.checkin._download_soon``)."""
+    engine = create_engine(url)
+    try:
+        async with create_session_factory(engine)() as s:
+            return await s.scalar(select(func.count()).select_from(Photo).where(Photo.status == "pending")) or 0
+    finally:
+        await engine.dispose()
+
+
 class Arrivals:
     """When the emulator accepted each bot message or edit: (chat, message id, text) → first perf_counter."""
 
@@ -183,18 +194,47 @@ def cpu_seconds(pid: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_cpu() -> tuple[float, float]:
+    """(busy, all) CPU seconds of the whole machine so far, over every core (/proc/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK"), sum(fields) / os.sysconf("SC_CLK_TCK")
+
+
+def servers_cpu() -> dict[str, float]:
+    """CPU seconds so far of the PostgreSQL and Redis processes alive now (by command name)."""
+    used = {"postgres": 0.0, "redis-server": 0.0}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1:text.rindex(")")]
+        if name in used:
+            fields = text.rpartition(")")[2].split()
+            used[name] += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return used
+
+
 class CpuMeter:
-    """CPU seconds used by named processes between :meth:`start` and :meth:`stop` (a killed one: up to its end)."""
+    """CPU seconds used by named processes between :meth:`start` and :meth:`stop` (a killed one: up to its end),
+    by the database and Redis servers, and by the whole machine (which also holds everything else running)."""
 
     def __init__(self, pids: Mapping[str, int | None]) -> None:
         self.pids = dict(pids)
         self._start: dict[str, float] = {}
         self._last: dict[str, float] = {}
         self.used: dict[str, float] = {}
+        self._machine = (0.0, 0.0)
+        self._servers: dict[str, float] = {}
+        self.machine_busy = 0.0
+        self.servers: dict[str, float] = {}
 
     def start(self) -> None:
         self._start = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
         self._last = dict(self._start)
+        self._machine = machine_cpu()
+        self._servers = servers_cpu()
 
     def sample(self) -> None:
         """Remember the latest figures (call now and then, so a process killed later still counts)."""
@@ -206,13 +246,18 @@ class CpuMeter:
     def stop(self) -> dict[str, float]:
         self.sample()
         self.used = {name: self._last[name] - self._start[name] for name in self.pids}
+        busy, total = machine_cpu()
+        self.machine_busy = (busy - self._machine[0]) / max(1e-9, total - self._machine[1]) * (os.cpu_count() or 1)
+        # Backends that ended during the burst are missed, those that began count whole: an estimate.
+        self.servers = {name: max(0.0, used - self._servers.get(name, 0.0)) for name, used in servers_cpu().items()}
         return self.used
 
     def line(self, updates: int, wall: float) -> str:
         parts = [f"{name} {used:.1f} s ({used / wall * 100:.0f}% of a core)" for name, used in self.used.items()]
         bots = sum(used for name, used in self.used.items() if name.startswith(("bot", "worker")))
+        servers = ", ".join(f"{name} {used:.1f} s ({used / wall * 100:.0f}%)" for name, used in self.servers.items())
         return (f"CPU during the burst: {', '.join(parts)}; bot processes {bots / max(1, updates) * 1000:.1f} ms "
-                f"per update")
+                f"per update; {servers}; the machine busy {self.machine_busy:.2f} of {os.cpu_count()} cores")
 
 
 class LoopLag:

@@ -114,10 +114,12 @@ async def main() -> None:
             after = await cluster.updates_handled()
             await emulator.wait_until_processed(120, quiet=2.0)
             checkins, recipients, photos = await cp.count_stored(args.pg_url)
+            waiting = await cp.count_waiting_photos(args.pg_url)
             delivery = emulator.webhook_delivery(mw.TOKEN)
             per_worker = {port: (after[port] - before.get(port, 0)) / wall for port in after}
             print(f"{args.people} people within {args.spread:g} s, {args.workers} workers, rtt {args.rtt:g} ms"
-                  f"{rtt_note}: {checkins} check-ins for {recipients} people, {photos} photos stored; burst "
+                  f"{rtt_note}: {checkins} check-ins for {recipients} people, {photos} photos stored"
+                  f"{f' ({waiting} more waiting for the photo scan)' if waiting else ''}; burst "
                   f"{wall:.1f} s, {len(latencies) / wall:.0f} updates/s; per worker "
                   + ", ".join(f"{port}: {rate:.0f}/s" for port, rate in sorted(per_worker.items()))
                   + f"; {latencies.line()}; redelivered {delivery.redelivered if delivery else 0}")
