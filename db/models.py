@@ -19,6 +19,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -363,6 +364,22 @@ class Photo(Base):
     next_attempt_at: Mapped[datetime | None]
     reuse_of_photo_id: Mapped[int | None] = mapped_column(ForeignKey("photos.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
+
+
+class PhotoHashByte(Base):
+    """One of the 8 bytes of a stored photo's 64-bit perceptual hash, indexed by position and value.
+
+    Two hashes at most ``d`` bits apart differ in at most ``d`` bytes, so they share at least ``8 - d`` bytes
+    exactly (multi-index hashing): the reuse check (``services.photos.find_reuse``) reads the photos sharing
+    that many bytes with the new one through this index, instead of comparing it with every photo ever stored.
+    """
+
+    __tablename__ = "photo_hash_bytes"
+    __table_args__ = (Index("ix_photo_hash_bytes_lookup", "position", "value", "photo_id"),)
+
+    photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    value: Mapped[int] = mapped_column(SmallInteger)
 
 
 class Case(Base):

@@ -27,13 +27,13 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import Document, PhotoSize
 from PIL import Image, UnidentifiedImageError
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from db.enums import PhotoStatus, ReminderStatus
-from db.models import Checkin, Photo, Reminder
+from db.models import Checkin, Photo, PhotoHashByte, Reminder
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +114,20 @@ def hamming(a: str, b: str) -> int:
     return (int(a, 16) ^ int(b, 16)).bit_count()
 
 
+HASH_BYTES = 8  # a 64-bit perceptual hash
+
+
+def hash_bytes(phash: str) -> bytes:
+    return int(phash, 16).to_bytes(HASH_BYTES, "big")
+
+
+def index_hash(session: AsyncSession, photo: Photo) -> None:
+    """File the stored photo's hash bytes for later reuse checks (``PhotoHashByte``)."""
+    if photo.phash:
+        session.add_all(PhotoHashByte(photo_id=photo.id, position=i, value=b)
+                        for i, b in enumerate(hash_bytes(photo.phash)))
+
+
 async def find_reuse(session: AsyncSession, photo: Photo, *, max_distance: int) -> Photo | None:
     """An earlier stored photo (of anyone) that is the same or a near-identical picture, outside this check-in."""
     others = select(Photo.id, Photo.sha256, Photo.phash).where(
@@ -122,6 +136,21 @@ async def find_reuse(session: AsyncSession, photo: Photo, *, max_distance: int) 
     )
     if photo.checkin_id is not None:
         others = others.where(or_(Photo.checkin_id.is_(None), Photo.checkin_id != photo.checkin_id))
+    if photo.phash and max_distance < HASH_BYTES:
+        # Within max_distance bits, at least HASH_BYTES - max_distance bytes are equal (db.models.PhotoHashByte):
+        # only the photos sharing that many are read, through the index, never the whole history. The same
+        # picture (equal SHA-256) has the same hash, so it is among them.
+        # The candidates first, on their own: as a subquery the planners guessed hundreds and read all photos.
+        sharing = list(await session.scalars(
+            select(PhotoHashByte.photo_id)
+            .where(or_(*(and_(PhotoHashByte.position == i, PhotoHashByte.value == b)
+                         for i, b in enumerate(hash_bytes(photo.phash)))))
+            .group_by(PhotoHashByte.photo_id)
+            .having(func.count() >= HASH_BYTES - max_distance)
+        ))
+        if not sharing:
+            return None
+        others = others.where(Photo.id.in_(sharing))
     best: tuple[int, int] | None = None
     for other_id, sha, phash in await session.execute(others):
         distance = 0 if sha == photo.sha256 else (hamming(phash, photo.phash) if phash and photo.phash else 65)
@@ -188,6 +217,7 @@ async def store_fetched(session: AsyncSession, photo: Photo, fetched: Fetched, *
     photo.sha256, photo.phash, photo.path = sha, phash, str(path)
     photo.file_size = photo.file_size or len(data)
     photo.status, photo.next_attempt_at = PhotoStatus.STORED, None
+    index_hash(session, photo)
     reused = None
     if photo.checkin_id is not None:
         match = await find_reuse(session, photo, max_distance=settings.checkin.photo_reuse_distance)

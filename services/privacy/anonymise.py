@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import and_, func, or_, select, true, update
+from sqlalchemy import and_, delete, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -38,6 +38,7 @@ from db.models import (
     ConsentRecord,
     Handover,
     Photo,
+    PhotoHashByte,
     PrivacyRequest,
     Recipient,
     Reminder,
@@ -129,6 +130,8 @@ async def anonymise(session: AsyncSession, clock: Clock, settings: Settings, rec
         photo.file_id = photo.file_unique_id = "deleted"
         photo.path = photo.sha256 = photo.phash = None
         photo.next_attempt_at = None
+    await session.execute(delete(PhotoHashByte).where(PhotoHashByte.photo_id.in_([p.id for p in photos]))
+                          .execution_options(**quiet))
     await session.flush()
     files = _delete_unshared_files(paths, settings, await _paths_still_used(session, paths))
     files += voice_cache.forget(Path(settings.storage.media_dir), voice_ids)
