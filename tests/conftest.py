@@ -123,7 +123,26 @@ async def session(ctx: AppContext):  # type: ignore[no-untyped-def]
         yield s
 
 
-__all__ = ["BOT_API_SPEC", "SHARED_DATA", "T0", "create_session_factory", "using_postgres"]
+# UEP_TEST_REDIS_URL lets parallel runs on one machine use separate Redis databases.
+TEST_REDIS_URL = os.environ.get("UEP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+async def empty_redis() -> str:
+    """The test Redis database, emptied; the test is skipped when Redis is not reachable."""
+    redis = pytest.importorskip("redis.asyncio")
+    client = redis.from_url(TEST_REDIS_URL)
+    try:
+        await client.flushdb()
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"Redis not reachable at {TEST_REDIS_URL}: {exc}")
+    finally:
+        await client.aclose()
+    return TEST_REDIS_URL
+
+
+__all__ = [
+    "BOT_API_SPEC", "SHARED_DATA", "T0", "TEST_REDIS_URL", "create_session_factory", "empty_redis", "using_postgres",
+]
 
 
 @pytest.fixture

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from aiogram.fsm.storage.base import StorageKey
 
 from bot.context import AppContext
 from sandbox.runner import SandboxRun
-
-# UEP_TEST_REDIS_URL lets parallel runs on one machine use separate Redis databases.
-REDIS_URL = os.environ.get("UEP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+from tests.conftest import empty_redis
 
 
 @pytest.fixture
 async def redis_ctx(ctx: AppContext) -> AppContext:
-    redis = pytest.importorskip("redis.asyncio")
-    client = redis.from_url(REDIS_URL)
-    try:
-        await client.flushdb()
-    except Exception as exc:  # noqa: BLE001
-        pytest.skip(f"Redis not reachable at {REDIS_URL}: {exc}")
-    finally:
-        await client.aclose()
     ctx.settings.fsm.storage = "redis"
-    ctx.settings.fsm.redis_url = REDIS_URL
+    ctx.settings.fsm.redis_url = await empty_redis()
     return ctx
 
 

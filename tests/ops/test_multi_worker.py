@@ -15,9 +15,8 @@ import pytest
 from bench import multiworker as mw
 from bot.config import Settings
 from sandbox.media import make_jpeg
-from tests.conftest import TEST_DATA_KEY, using_postgres
+from tests.conftest import TEST_DATA_KEY, empty_redis, using_postgres
 
-REDIS_URL = os.environ.get("UEP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 PEOPLE = 24
 BASE_TG = 781_000_000
 
@@ -26,15 +25,7 @@ BASE_TG = 781_000_000
 async def redis_url() -> str:
     if not using_postgres():
         pytest.skip("several processes on one database need PostgreSQL (UEP_TEST_DB=postgresql)")
-    redis = pytest.importorskip("redis.asyncio")
-    client = redis.from_url(REDIS_URL)
-    try:
-        await client.flushdb()
-    except Exception as exc:  # noqa: BLE001
-        pytest.skip(f"Redis not reachable at {REDIS_URL}: {exc}")
-    finally:
-        await client.aclose()
-    return REDIS_URL
+    return await empty_redis()
 
 
 async def test_three_workers_a_kill_9_mid_burst_lose_nothing_and_store_nothing_twice(

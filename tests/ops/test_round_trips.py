@@ -6,7 +6,6 @@ three statements on every pool checkout, and the state row written once per ``up
 from __future__ import annotations
 
 import asyncio
-import os
 
 import pytest
 from aiogram.fsm.storage.base import StorageKey
@@ -18,9 +17,8 @@ from db.fsm_storage import DatabaseStorage
 from db.session import create_engine, current_session
 from sandbox.runner import SandboxRun
 from tests import factories
-from tests.conftest import using_postgres
+from tests.conftest import empty_redis, using_postgres
 
-REDIS_URL = os.environ.get("UEP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 KEY = StorageKey(bot_id=1, chat_id=42, user_id=42)
 TG = 944_001
 
@@ -102,16 +100,8 @@ async def test_an_update_writes_its_state_row_once_at_commit_and_not_at_all_when
 
 @pytest.fixture
 async def several_processes(settings: Settings) -> Settings:
-    redis = pytest.importorskip("redis.asyncio")
-    client = redis.from_url(REDIS_URL)
-    try:
-        await client.flushdb()
-    except Exception as exc:  # noqa: BLE001
-        pytest.skip(f"Redis not reachable at {REDIS_URL}: {exc}")
-    finally:
-        await client.aclose()
+    settings.fsm.redis_url = await empty_redis()
     settings.fsm.events_isolation = "redis"  # the state stays in the database, read fresh by every update
-    settings.fsm.redis_url = REDIS_URL
     settings.throttling.rate = 100
     return settings
 
