@@ -122,7 +122,7 @@ def create_dispatcher(ctx: AppContext, *, i18n: CatalogI18n | None = None) -> Di
     if bus is not None:  # outside the session: publishes the update's drops after its commit
         dp.update.outer_middleware(FlushCacheDrops(bus))
     dp.update.outer_middleware(db_session)
-    dp.update.outer_middleware(FsmStateMiddleware(fsm))  # read through the update's session
+    dp.update.outer_middleware(FsmStateMiddleware())  # read through the update's session
     watch_writes(ctx.session_factory)
     dp.update.outer_middleware(UpdateLedgerMiddleware(ctx.clock))  # a redelivered update changes nothing twice
     dp.update.outer_middleware(IdentityMiddleware(ctx.clock, account_cache))

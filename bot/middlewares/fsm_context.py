@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot, Dispatcher
+from aiogram.fsm.context import FSMContext
 from aiogram.fsm.middleware import FSMContextMiddleware
 from aiogram.types import TelegramObject
 
@@ -35,18 +36,17 @@ class PersonLockMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         bot: Bot = data["bot"]
+        data["fsm_storage"] = self.fsm.storage
         context = self.fsm.resolve_event_context(bot, data)
         if context is None:
             return await handler(event, data)
+        data["state"] = context  # its state is read by FsmStateMiddleware, inside the session
         async with self.fsm.events_isolation.lock(key=context.key):
             return await handler(event, data)
 
 
 class FsmStateMiddleware(BaseMiddleware):
-    """The second half, inside the session: ``state`` and ``raw_state`` for the filters and handlers."""
-
-    def __init__(self, fsm: FSMContextMiddleware) -> None:
-        self.fsm = fsm
+    """The second half, inside the session: ``raw_state`` for the filters, from the context the lock resolved."""
 
     async def __call__(
         self,
@@ -54,11 +54,9 @@ class FsmStateMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        bot: Bot = data["bot"]
-        data["fsm_storage"] = self.fsm.storage
-        context = self.fsm.resolve_event_context(bot, data)
+        context: FSMContext | None = data.get("state")
         if context is not None:
-            data.update({"state": context, "raw_state": await context.get_state()})
+            data["raw_state"] = await context.get_state()
         return await handler(event, data)
 
 
