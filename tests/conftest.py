@@ -127,12 +127,12 @@ async def session(ctx: AppContext):  # type: ignore[no-untyped-def]
 TEST_REDIS_URL = os.environ.get("UEP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
-async def empty_redis() -> str:
-    """The test Redis database, emptied; the test is skipped when Redis is not reachable."""
+async def reachable_redis(*, empty: bool = False) -> str:
+    """The test Redis database (emptied when asked); the test is skipped when Redis is not reachable."""
     redis = pytest.importorskip("redis.asyncio")
     client = redis.from_url(TEST_REDIS_URL)
     try:
-        await client.flushdb()
+        await (client.flushdb() if empty else client.ping())
     except Exception as exc:  # noqa: BLE001
         pytest.skip(f"Redis not reachable at {TEST_REDIS_URL}: {exc}")
     finally:
@@ -141,7 +141,8 @@ async def empty_redis() -> str:
 
 
 __all__ = [
-    "BOT_API_SPEC", "SHARED_DATA", "T0", "TEST_REDIS_URL", "create_session_factory", "empty_redis", "using_postgres",
+    "BOT_API_SPEC", "SHARED_DATA", "T0", "TEST_REDIS_URL", "create_session_factory", "reachable_redis",
+    "using_postgres",
 ]
 
 

@@ -7,13 +7,13 @@ from aiogram.fsm.storage.base import StorageKey
 
 from bot.context import AppContext
 from sandbox.runner import SandboxRun
-from tests.conftest import empty_redis
+from tests.conftest import reachable_redis
 
 
 @pytest.fixture
 async def redis_ctx(ctx: AppContext) -> AppContext:
     ctx.settings.fsm.storage = "redis"
-    ctx.settings.fsm.redis_url = await empty_redis()
+    ctx.settings.fsm.redis_url = await reachable_redis(empty=True)
     return ctx
 
 

@@ -15,7 +15,7 @@ import pytest
 from bench import multiworker as mw
 from bot.config import Settings
 from sandbox.media import make_jpeg
-from tests.conftest import TEST_DATA_KEY, empty_redis, using_postgres
+from tests.conftest import TEST_DATA_KEY, reachable_redis, using_postgres
 
 PEOPLE = 24
 BASE_TG = 781_000_000
@@ -25,7 +25,7 @@ BASE_TG = 781_000_000
 async def redis_url() -> str:
     if not using_postgres():
         pytest.skip("several processes on one database need PostgreSQL (UEP_TEST_DB=postgresql)")
-    return await empty_redis()
+    return await reachable_redis(empty=True)
 
 
 async def test_three_workers_a_kill_9_mid_burst_lose_nothing_and_store_nothing_twice(

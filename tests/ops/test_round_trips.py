@@ -17,7 +17,7 @@ from db.fsm_storage import DatabaseStorage
 from db.session import create_engine, current_session
 from sandbox.runner import SandboxRun
 from tests import factories
-from tests.conftest import empty_redis, using_postgres
+from tests.conftest import reachable_redis, using_postgres
 
 KEY = StorageKey(bot_id=1, chat_id=42, user_id=42)
 TG = 944_001
@@ -100,7 +100,7 @@ async def test_an_update_writes_its_state_row_once_at_commit_and_not_at_all_when
 
 @pytest.fixture
 async def several_processes(settings: Settings) -> Settings:
-    settings.fsm.redis_url = await empty_redis()
+    settings.fsm.redis_url = await reachable_redis(empty=True)
     settings.fsm.events_isolation = "redis"  # the state stays in the database, read fresh by every update
     settings.throttling.rate = 100
     return settings

@@ -5,7 +5,6 @@ generous hang guards; speed is measured by bench/outgoing.py."""
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import uuid
 
@@ -19,8 +18,9 @@ from db.models import TelegramAccount
 from sandbox.emulator import TelegramEmulator
 from services.outgoing.pacer import Pacer, RedisBucket, update_scope
 from services.outgoing.priority import Priority
+from tests.conftest import TEST_REDIS_URL as REDIS_URL
+from tests.conftest import reachable_redis
 
-REDIS_URL = os.environ.get("UEP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 TOKEN = "5000000011:AAEpacerTestToken000000000000000000"
 
 
@@ -168,14 +168,7 @@ async def test_a_429_seen_by_the_bot_pauses_the_pacer(ctx: AppContext) -> None:
 # ------------------------------------------------------------------------------------------------- Redis
 @pytest.fixture
 async def redis_prefix() -> str:
-    redis = pytest.importorskip("redis.asyncio")
-    client = redis.from_url(REDIS_URL)
-    try:
-        await client.ping()
-    except Exception as exc:  # noqa: BLE001
-        pytest.skip(f"Redis not reachable at {REDIS_URL}: {exc}")
-    finally:
-        await client.aclose()
+    await reachable_redis()  # keys of its own (the prefix): nothing to empty
     return f"uep:test:pacer:{uuid.uuid4().hex[:8]}"
 
 
